@@ -53,6 +53,7 @@ type Config struct {
 	LoginLimitPerUser  int           // BFF_LOGIN_LIMIT_PER_USER
 	LoginLimitPerIP    int           // BFF_LOGIN_LIMIT_PER_IP
 	TrustedProxyHeader string        // BFF_TRUSTED_PROXY_HEADER
+	AccessLog          bool          // BFF_ACCESS_LOG
 }
 
 // Var describes one environment variable for `bff -h`.
@@ -88,6 +89,7 @@ var Vars = []Var{
 	{"BFF_LOGIN_LIMIT_PER_USER", "5", "failed logins per account per 15 minutes"},
 	{"BFF_LOGIN_LIMIT_PER_IP", "30", "login attempts per client address per minute"},
 	{"BFF_TRUSTED_PROXY_HEADER", "", "header carrying the client address when behind a proxy, e.g. X-Forwarded-For"},
+	{"BFF_ACCESS_LOG", "true", "log one line per request"},
 }
 
 // DevWebhookSecret is the development default webhook secret.
@@ -123,6 +125,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.UpstreamWebhookSecrets = splitList(p.str("UPSTREAM_WEBHOOK_SECRETS", ""))
 	c.SeedDemo = p.boolean("BFF_SEED_DEMO", c.Env == EnvDevelopment)
+	c.AccessLog = p.boolean("BFF_ACCESS_LOG", true)
 
 	switch c.Env {
 	case EnvDevelopment:

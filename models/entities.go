@@ -232,5 +232,6 @@ func AllModels() []any {
 		&Enterprise{}, &User{}, &Project{}, &ItemState{}, &ProjectAgent{},
 		&Event{}, &OutboxEntry{}, &Notification{}, &Device{}, &PushPreferenceRow{},
 		&AgentTask{}, &PushAttempt{},
+		&PushJob{}, &PushDelivery{}, &DeadlineWarning{},
 	}
 }

@@ -1,0 +1,261 @@
+// Package app wires the service from its configuration: it opens the
+// database and Redis, builds every component with its dependencies, serves
+// HTTP and runs the notification pipeline until told to stop, then shuts
+// down in order. cmd/bff and the end-to-end tests use the same wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/weifang/kaigong-zsb/auth"
+	"github.com/weifang/kaigong-zsb/bff"
+	"github.com/weifang/kaigong-zsb/config"
+	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/projectview"
+	"github.com/weifang/kaigong-zsb/redisconn"
+	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+// App is the wired service.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	DB       *store.DB
+	Redis    *redisconn.Conn
+	Tokens   *auth.Tokens
+	Sink     *fcmsink.Sink // the built-in local sink, when FCM is not configured
+	SinkURL  string
+	Server   *bff.Server
+	Views    *projectview.Views
+	Pipeline *notify.Pipeline
+	registry *prometheus.Registry
+
+	ln         net.Listener
+	metricsLn  net.Listener
+	metricsApp *fiber.App
+	closers    []func() error
+}
+
+// Open builds the service and binds its listeners, but serves nothing until
+// Run. On error everything opened so far is closed again.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if cfg.Env == config.EnvDevelopment {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	if a.DB, err = store.Open(ctx, cfg.DatabaseURL, log); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.DB.Close)
+	if err := a.DB.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if a.Redis, err = redisconn.Open(ctx, cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Redis.Close)
+
+	keys, err := a.signingKeys()
+	if err != nil {
+		return nil, err
+	}
+	a.Tokens, err = auth.NewTokens(auth.TokensConfig{
+		Keys: keys, Redis: a.Redis.Client, Prefix: cfg.RedisPrefix,
+		Issuer: "zsb-bff", Audience: "zsb-mobile", Users: auth.DBUserLookup(a.DB.DB),
+	})
+	if err != nil {
+		return nil, err
+	}
+	login, err := auth.NewAuthenticator(auth.AuthenticatorConfig{
+		DB: a.DB.DB, Tokens: a.Tokens, Redis: a.Redis.Client, Prefix: cfg.RedisPrefix,
+		Limits: auth.LoginLimits{
+			AccountFailures: cfg.LoginLimitPerUser, AccountWindow: 15 * time.Minute,
+			IPAttempts: cfg.LoginLimitPerIP, IPWindow: time.Minute,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	sender, err := a.openSender(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat := models.DefaultCatalog()
+	if cfg.CatalogFile != "" {
+		if cat, err = models.LoadCatalogFile(cfg.CatalogFile); err != nil {
+			return nil, err
+		}
+	}
+	cal, err := workdays.New(nil)
+	if cfg.HolidaysFile != "" {
+		cal, err = workdays.NewFromFile(cfg.HolidaysFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SeedDemo {
+		if err := SeedDemo(ctx, a.DB, cat, cfg.DemoPassword); err != nil {
+			return nil, fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	a.Views = projectview.New(a.DB, a.Redis.Client, cfg.RedisPrefix, cat, cal, nil, log)
+
+	metrics, err := notify.NewMetrics(a.registry)
+	if err != nil {
+		return nil, err
+	}
+	nd := notify.Deps{
+		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: approvals{cat},
+		Calendar: cal, Sender: sender, Metrics: metrics, Log: log,
+		Settings: notify.Settings{
+			WebhookSecrets: cfg.UpstreamWebhookSecrets, DigestWindow: cfg.DigestWindow,
+			TaskEscalateAfter: cfg.TaskEscalateAfter, DeadlineWarnDays: cfg.DeadlineWarnDays,
+		},
+	}
+	if a.Pipeline, err = notify.NewPipeline(nd); err != nil {
+		return nil, err
+	}
+	intake, err := notify.NewIntake(nd, a.Views.Refresh, a.Pipeline.Nudge)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := notify.NewTasks(nd, a.Pipeline.Nudge)
+	if err != nil {
+		return nil, err
+	}
+
+	a.Server = bff.New(bff.Deps{
+		Log: log, DB: a.DB, Redis: a.Redis.Client, Registry: a.registry,
+		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: intake, Tasks: tasks,
+		AccessLog: cfg.AccessLog, ProxyHeader: cfg.TrustedProxyHeader, ServeMetrics: cfg.MetricsAddr == "",
+	})
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	if cfg.MetricsAddr != "" {
+		if a.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.MetricsAddr, err)
+		}
+		a.metricsApp = fiber.New(fiber.Config{DisableStartupMessage: true})
+		a.metricsApp.Get("/metrics", a.Server.MetricsHandler())
+	}
+	return a, nil
+}
+
+func (a *App) signingKeys() (auth.Keys, error) {
+	if a.cfg.JWTSigningKeys != "" {
+		return auth.ParseSigningKeys(a.cfg.JWTSigningKeys)
+	}
+	return auth.LoadOrCreateDevKeys(a.cfg.DataDir)
+}
+
+// openSender chooses where pushes go: the real FCM with credentials, an
+// explicit endpoint, or a built-in local sink.
+func (a *App) openSender(ctx context.Context) (*notify.FCMSender, error) {
+	fc := notify.FCMConfig{ProjectID: a.cfg.FCMProjectID, CredentialsFile: a.cfg.FCMCredentialsFile, Endpoint: a.cfg.FCMEndpoint}
+	if fc.CredentialsFile == "" && fc.Endpoint == "" {
+		a.Sink = fcmsink.New(fcmsink.Options{})
+		base, err := a.Sink.Start("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, a.Sink.Close)
+		a.SinkURL = base
+		fc.Endpoint = fcmsink.Endpoint(base)
+	}
+	return notify.NewFCMSender(ctx, fc)
+}
+
+// Addr is the address the API listens on (useful with BFF_ADDR=127.0.0.1:0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx is cancelled, then shuts down in order: stop taking
+// requests, drain the pipeline's workers, and leave Close to release Redis
+// and the database.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 3)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.Server.Serve(a.ln); err != nil {
+			errc <- fmt.Errorf("serve: %w", err)
+		}
+	}()
+	if a.metricsApp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.metricsApp.Listener(a.metricsLn); err != nil {
+				errc <- fmt.Errorf("serve metrics: %w", err)
+			}
+		}()
+	}
+	pipeCtx, stopPipeline := context.WithCancel(context.Background())
+	defer stopPipeline()
+	pipeDone := make(chan error, 1)
+	go func() { pipeDone <- a.Pipeline.Run(pipeCtx) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	case err := <-pipeDone:
+		runErr = fmt.Errorf("notification pipeline stopped: %w", err)
+		pipeDone <- nil
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	a.log.Info("shutting down: stopping intake")
+	if err := a.Server.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	if a.metricsApp != nil {
+		_ = a.metricsApp.ShutdownWithContext(shutdownCtx)
+	}
+	wg.Wait()
+	a.log.Info("shutting down: draining the notification pipeline")
+	stopPipeline()
+	select {
+	case err := <-pipeDone:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			runErr = errors.Join(runErr, err)
+		}
+	case <-shutdownCtx.Done():
+		runErr = errors.Join(runErr, errors.New("the notification pipeline did not drain in time"))
+	}
+	return runErr
+}
+
+// Close releases everything Open acquired, newest first.
+func (a *App) Close() error {
+	var err error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, a.closers[i]())
+	}
+	a.closers = nil
+	return err
+}

@@ -1,0 +1,142 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// AuthenticatorConfig holds what an Authenticator needs.
+type AuthenticatorConfig struct {
+	// DB holds the users table.
+	DB *gorm.DB
+	// Tokens issues the pair of a successful login.
+	Tokens *Tokens
+	// Redis keeps the rate-limit counters; Prefix starts every key.
+	Redis  redis.UniversalClient
+	Prefix string
+	// Limits defaults to DefaultLoginLimits when zero.
+	Limits LoginLimits
+	// MaxConcurrentHashes bounds password checks running at once (each
+	// holds 19 MiB); it defaults to GOMAXPROCS.
+	MaxConcurrentHashes int
+}
+
+// Authenticator logs users in by username and password.
+type Authenticator struct {
+	db      *gorm.DB
+	tokens  *Tokens
+	account counter
+	address counter
+	slots   chan struct{}
+}
+
+// NewAuthenticator checks cfg and returns an Authenticator.
+func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
+	if cfg.DB == nil || cfg.Tokens == nil || cfg.Redis == nil {
+		return nil, internal("auth: the authenticator needs a database, tokens and Redis", nil)
+	}
+	if err := checkPrefix(cfg.Prefix); err != nil {
+		return nil, err
+	}
+	if cfg.Limits == (LoginLimits{}) {
+		cfg.Limits = DefaultLoginLimits()
+	}
+	if err := cfg.Limits.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxConcurrentHashes <= 0 {
+		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	return &Authenticator{
+		db:      cfg.DB,
+		tokens:  cfg.Tokens,
+		account: counter{rdb: cfg.Redis, prefix: cfg.Prefix + "auth:rl:acct:", window: cfg.Limits.AccountWindow, limit: cfg.Limits.AccountFailures},
+		address: counter{rdb: cfg.Redis, prefix: cfg.Prefix + "auth:rl:ip:", window: cfg.Limits.IPWindow, limit: cfg.Limits.IPAttempts},
+		slots:   make(chan struct{}, cfg.MaxConcurrentHashes),
+	}, nil
+}
+
+// Login checks username and password and returns a new token pair and the
+// user. A wrong password, an unknown username and a disabled account all
+// answer invalid_credentials, after the same work; too many attempts from
+// clientIP, or too many failures for the username, answer rate_limited with
+// RetryAfter set. Usernames are matched case-insensitively.
+func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (Pair, models.User, error) {
+	name := strings.ToLower(strings.TrimSpace(username))
+	acct := accountBucket(name)
+	if err := a.address.hit(ctx, addressBucket(clientIP)); err != nil {
+		return Pair{}, models.User{}, err
+	}
+	if err := a.account.check(ctx, acct); err != nil {
+		return Pair{}, models.User{}, err
+	}
+
+	var user models.User
+	found := false
+	if len(name) <= maxUsernameLen {
+		err := a.db.WithContext(ctx).Where("username = ?", name).Take(&user).Error
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return Pair{}, models.User{}, internal("cannot load the user", err)
+		}
+	}
+
+	match, err := a.checkPassword(ctx, found, user.PasswordHash, password)
+	if err != nil {
+		return Pair{}, models.User{}, err
+	}
+	if !found || !match || user.Disabled {
+		if err := a.account.hit(ctx, acct); err != nil && models.ErrorCode(err) != models.CodeRateLimited {
+			return Pair{}, models.User{}, err
+		}
+		return Pair{}, models.User{}, invalidCredentials()
+	}
+
+	if err := a.account.reset(ctx, acct); err != nil {
+		return Pair{}, models.User{}, err
+	}
+	pair, err := a.tokens.Issue(ctx, user)
+	if err != nil {
+		return Pair{}, models.User{}, err
+	}
+	// The account may have been disabled or its password reset while the
+	// password was being checked. Issue read the user's token generation
+	// before this second look, so a change not seen here is followed by a
+	// RevokeUser that ends the pair just issued.
+	var now models.User
+	err = a.db.WithContext(ctx).Select("id", "password_hash", "disabled").Where("id = ?", user.ID).Take(&now).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && (now.Disabled || now.PasswordHash != user.PasswordHash) {
+		return Pair{}, models.User{}, invalidCredentials()
+	}
+	if err != nil {
+		return Pair{}, models.User{}, internal("cannot load the user", err)
+	}
+	return pair, user, nil
+}
+
+// checkPassword verifies password against hash, or against the dummy hash
+// when the user was not found, so both take the same time. It waits for a
+// free slot first: each check holds 19 MiB and a core for tens of
+// milliseconds.
+func (a *Authenticator) checkPassword(ctx context.Context, found bool, hash, password string) (bool, error) {
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false, &models.Error{Code: models.CodeUnavailable, Message: "login was cancelled", Err: ctx.Err()}
+	}
+	defer func() { <-a.slots }()
+	if !found || len(password) > MaxPasswordBytes {
+		verifyDummy(password)
+		return false, nil
+	}
+	return VerifyPassword(hash, password)
+}

@@ -1,0 +1,124 @@
+package bff
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weifang/kaigong-zsb/auth"
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+const (
+	localUser   = "user"
+	localClaims = "claims"
+)
+
+type loginInput struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type refreshInput struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+type tokenPairView struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	User         meView `json:"user"`
+}
+
+func pairView(p auth.Pair, u models.User, ent *models.Enterprise) tokenPairView {
+	return tokenPairView{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken, TokenType: "Bearer", ExpiresIn: p.ExpiresIn, User: newMeView(u, ent)}
+}
+
+func (s *Server) login(c *fiber.Ctx) error {
+	var in loginInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	var bad fieldErrors
+	if n := utf8.RuneCountInString(in.Username); n < 1 || n > 64 {
+		bad.add("username", "must be 1 to 64 characters")
+	}
+	if n := len(in.Password); n < 1 || n > 256 {
+		bad.add("password", "must be 1 to 256 characters")
+	}
+	if err := bad.err(); err != nil {
+		return err
+	}
+	pair, u, err := s.deps.Login.Login(c.UserContext(), in.Username, in.Password, c.IP())
+	if err != nil {
+		return err
+	}
+	ent, err := s.enterpriseOf(c, u)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(pairView(pair, u, ent))
+}
+
+func (s *Server) refresh(c *fiber.Ctx) error {
+	var in refreshInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.RefreshToken == "" || len(in.RefreshToken) > 4096 {
+		return models.ValidationError(models.FieldError{Field: "refresh_token", Message: "must be 1 to 4096 characters"})
+	}
+	pair, u, err := s.deps.Tokens.Refresh(c.UserContext(), in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	ent, err := s.enterpriseOf(c, u)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(pairView(pair, u, ent))
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	claims := c.Locals(localClaims).(auth.Claims)
+	if err := s.deps.Tokens.Logout(c.UserContext(), claims); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// authenticate admits a request with a valid access token of an enabled
+// account and puts the user in the request's locals. Every failure answers
+// 401 with the same problem shape.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	const scheme = "bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return &models.Error{Code: models.CodeUnauthorized, Message: "a bearer access token is required"}
+	}
+	claims, err := s.deps.Tokens.VerifyAccess(c.UserContext(), strings.TrimSpace(h[len(scheme):]))
+	if err != nil {
+		return err
+	}
+	var u models.User
+	if err := s.deps.DB.WithContext(c.UserContext()).Take(&u, claims.UserID).Error; err != nil {
+		if isNotFound(err) {
+			return &models.Error{Code: models.CodeTokenInvalid, Message: "the token's account no longer exists"}
+		}
+		return unavailable(err)
+	}
+	if u.Disabled {
+		return &models.Error{Code: models.CodeTokenInvalid, Message: "the account is disabled"}
+	}
+	c.Locals(localUser, u)
+	c.Locals(localClaims, claims)
+	return c.Next()
+}
+
+func currentUser(c *fiber.Ctx) models.User {
+	return c.Locals(localUser).(models.User)
+}

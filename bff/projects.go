@@ -1,0 +1,276 @@
+package bff
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weifang/kaigong-zsb/auth"
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/projectview"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+var projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// mayView is the object-level rule for cached views: an enterprise user
+// sees its enterprise's projects, an agent the projects it follows.
+func mayView(u models.User, v projectview.View) bool {
+	switch u.Role {
+	case models.RoleEnterprise:
+		return u.EnterpriseCode != "" && v.Enterprise == u.EnterpriseCode
+	case models.RoleAgent:
+		return slices.Contains(v.AgentIDs, u.ID)
+	}
+	return false
+}
+
+// projectView answers one cached view of a project the caller may see,
+// honouring If-None-Match without building anything when the cache is
+// current. Projects the caller may not see answer 404, exactly like ones
+// that do not exist.
+func (s *Server) projectView(kind projectview.Kind) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := c.Params("project_id")
+		if !projectIDPattern.MatchString(id) {
+			return errNotFound
+		}
+		id = string([]byte(id))
+		u := currentUser(c)
+		ctx := c.UserContext()
+		if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" {
+			if peek, ok := s.deps.Views.Peek(ctx, id); ok && mayView(u, peek) && etagMatches(inm, peek.ETag()) {
+				c.Set(fiber.HeaderETag, peek.ETag())
+				return c.SendStatus(fiber.StatusNotModified)
+			}
+		}
+		v, err := s.deps.Views.Get(ctx, id, kind)
+		if err != nil {
+			return err
+		}
+		if !mayView(u, v) {
+			return errNotFound
+		}
+		c.Set(fiber.HeaderETag, v.ETag())
+		c.Set(fiber.HeaderCacheControl, "private, no-cache")
+		if etagMatches(c.Get(fiber.HeaderIfNoneMatch), v.ETag()) {
+			return c.SendStatus(fiber.StatusNotModified)
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(v.Body)
+	}
+}
+
+// etagMatches implements If-None-Match's weak comparison over a list.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	if header == "*" {
+		return true
+	}
+	for _, part := range splitComma(header) {
+		if len(part) > 2 && part[:2] == "W/" {
+			part = part[2:]
+		}
+		if part == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			part := s[start:i]
+			for len(part) > 0 && part[0] == ' ' {
+				part = part[1:]
+			}
+			for len(part) > 0 && part[len(part)-1] == ' ' {
+				part = part[:len(part)-1]
+			}
+			if part != "" {
+				out = append(out, part)
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+type projectAgentView struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Level       string `json:"level"`
+}
+
+type projectDetailView struct {
+	ID                 string             `json:"id"`
+	Name               string             `json:"name"`
+	Type               string             `json:"type"`
+	Stage              string             `json:"stage"`
+	Percent            int                `json:"percent"`
+	RegionCode         string             `json:"region_code"`
+	KeyProject         bool               `json:"key_project"`
+	RegionalAssessment bool               `json:"regional_assessment"`
+	StandardLand       bool               `json:"standard_land"`
+	Enterprise         enterpriseView     `json:"enterprise"`
+	StartedOn          *workdays.Date     `json:"started_on"`
+	DueOn              *workdays.Date     `json:"due_on"`
+	WorkingDaysLimit   int                `json:"working_days_limit"`
+	Version            int64              `json:"version"`
+	Agents             []projectAgentView `json:"agents"`
+	UpdatedAt          time.Time          `json:"updated_at"`
+}
+
+// getProject answers the project's attributes with its progress headline.
+func (s *Server) getProject(c *fiber.Ctx) error {
+	id := c.Params("project_id")
+	if !projectIDPattern.MatchString(id) {
+		return errNotFound
+	}
+	u := currentUser(c)
+	ctx := c.UserContext()
+	v, err := s.deps.Views.Get(ctx, id, projectview.Progress)
+	if err != nil {
+		return err
+	}
+	if !mayView(u, v) {
+		return errNotFound
+	}
+	c.Set(fiber.HeaderETag, v.ETag())
+	c.Set(fiber.HeaderCacheControl, "private, no-cache")
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), v.ETag()) {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	var progress models.Progress
+	if err := json.Unmarshal(v.Body, &progress); err != nil {
+		return err
+	}
+	db := s.deps.DB.WithContext(ctx)
+	var p models.Project
+	if err := db.Take(&p, "id = ?", id).Error; err != nil {
+		if isNotFound(err) {
+			return errNotFound
+		}
+		return unavailable(err)
+	}
+	var ent models.Enterprise
+	if err := db.Take(&ent, "credit_code = ?", p.EnterpriseCode).Error; err != nil && !isNotFound(err) {
+		return unavailable(err)
+	}
+	var agents []models.User
+	if err := db.Joins("JOIN project_agents ON project_agents.user_id = users.id").
+		Where("project_agents.project_id = ?", id).Order("users.id").Find(&agents).Error; err != nil {
+		return unavailable(err)
+	}
+	out := projectDetailView{
+		ID: p.ID, Name: p.Name, Type: p.Type, Stage: progress.Stage, Percent: progress.Percent,
+		RegionCode: p.RegionCode, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand,
+		Enterprise: enterpriseView{CreditCode: p.EnterpriseCode, Name: ent.Name},
+		StartedOn:  progress.Overall.StartedOn, DueOn: progress.Overall.DueOn, WorkingDaysLimit: progress.Overall.WorkingDaysLimit,
+		Version: p.Version, Agents: []projectAgentView{}, UpdatedAt: p.UpdatedAt,
+	}
+	for _, a := range agents {
+		out.Agents = append(out.Agents, projectAgentView{Username: a.Username, DisplayName: a.DisplayName, Level: a.AgentLevel})
+	}
+	return c.JSON(out)
+}
+
+// listProjects lists the projects the caller sees, by id, with each one's
+// summary from the view cache and its unread count for the caller.
+func (s *Server) listProjects(c *fiber.Ctx) error {
+	p, err := parsePage(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	ctx := c.UserContext()
+	q := auth.ScopeProjects(s.deps.DB.WithContext(ctx).Model(&models.Project{}), u)
+	if p.after.ID != "" {
+		q = q.Where("projects.id > ?", p.after.ID)
+	}
+	var ids []string
+	if err := q.Order("projects.id").Limit(p.limit+1).Pluck("projects.id", &ids).Error; err != nil {
+		return unavailable(err)
+	}
+	type unreadRow struct {
+		ProjectID string
+		N         int64
+	}
+	var unread []unreadRow
+	if len(ids) > 0 {
+		if err := s.deps.DB.WithContext(ctx).Model(&models.Notification{}).
+			Select("project_id, COUNT(*) AS n").Where("user_id = ? AND read_at IS NULL AND project_id IN ?", u.ID, ids).
+			Group("project_id").Scan(&unread).Error; err != nil {
+			return unavailable(err)
+		}
+	}
+	unreadBy := map[string]int64{}
+	for _, r := range unread {
+		unreadBy[r.ProjectID] = r.N
+	}
+	items := make([]projectview.SummaryView, 0, len(ids))
+	for _, id := range ids {
+		v, err := s.deps.Views.Get(ctx, id, projectview.Summary)
+		if err != nil {
+			return err
+		}
+		var sv projectview.SummaryView
+		if err := json.Unmarshal(v.Body, &sv); err != nil {
+			return err
+		}
+		sv.UnreadCount = unreadBy[id]
+		items = append(items, sv)
+	}
+	return c.JSON(pageOf(items, p.limit, func(v projectview.SummaryView) cursor { return cursor{ID: v.ID} }))
+}
+
+type timelineView struct {
+	EventID    string    `json:"event_id"`
+	Type       string    `json:"type"`
+	ItemCode   *string   `json:"item_code"`
+	Status     *string   `json:"status"`
+	Result     string    `json:"result"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// timeline lists the project's upstream events, newest first, including
+// stale ones (kept for the record, applied to nothing).
+func (s *Server) timeline(c *fiber.Ctx) error {
+	id := c.Params("project_id")
+	if !projectIDPattern.MatchString(id) {
+		return errNotFound
+	}
+	pg, err := parsePage(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	ctx := c.UserContext()
+	if _, err := auth.RequireProject(ctx, s.deps.DB.DB, u, id); err != nil {
+		return err
+	}
+	q := s.deps.DB.WithContext(ctx).Where("project_id = ?", id)
+	if !pg.after.empty() {
+		t := time.Unix(0, pg.after.Time).UTC()
+		q = q.Where("occurred_at < ? OR (occurred_at = ? AND event_id < ?)", t, t, pg.after.ID)
+	}
+	var rows []models.Event
+	if err := q.Order("occurred_at DESC, event_id DESC").Limit(pg.limit + 1).Find(&rows).Error; err != nil {
+		return unavailable(err)
+	}
+	views := make([]timelineView, len(rows))
+	for i, e := range rows {
+		views[i] = timelineView{EventID: e.EventID, Type: e.Type, ItemCode: nonEmpty(e.ItemCode), Status: nonEmpty(e.Status), Result: e.Result, OccurredAt: e.OccurredAt}
+	}
+	return c.JSON(pageOf(views, pg.limit, func(v timelineView) cursor {
+		return cursor{Time: v.OccurredAt.UnixNano(), ID: v.EventID}
+	}))
+}

@@ -1,0 +1,102 @@
+package fcmsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Start listens on addr (use "127.0.0.1:0" in tests) and serves the sink in
+// the background. It returns the base URL, e.g. "http://127.0.0.1:9099"; the
+// FCM endpoint to configure a client with is that plus "/v1" (see Endpoint).
+func (s *Sink) Start(addr string) (string, error) {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.server != nil {
+		return "", errors.New("fcmsink: already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("fcmsink: listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ConnState:         s.trackConn,
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	s.server, s.done = srv, done
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Endpoint turns a base URL returned by Start into the FCM endpoint a
+// firebase messaging client is configured with (option.WithEndpoint): the
+// client appends "/projects/{project}/messages:send" to it.
+func Endpoint(baseURL string) string {
+	return baseURL + "/v1"
+}
+
+// Close stops a started sink, letting in-flight requests finish for up to
+// five seconds. Closing a sink that was never started does nothing.
+func (s *Sink) Close() error {
+	s.srvMu.Lock()
+	srv, done := s.server, s.done
+	s.server, s.done = nil, nil
+	s.srvMu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(ctx) }()
+	s.closeUnusedConns()
+	err := <-shutdown
+	if err != nil {
+		err = errors.Join(err, srv.Close())
+	}
+	if serveErr := <-done; err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+// trackConn remembers connections that have not carried a request yet.
+// HTTP clients dial spare connections under load (firebase-admin-go sends
+// with 50 workers); Shutdown would wait five seconds for each such
+// connection to speak, so Close hangs up on them instead.
+func (s *Sink) trackConn(c net.Conn, state http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.fresh == nil {
+		s.fresh = make(map[net.Conn]struct{})
+	}
+	if state == http.StateNew {
+		s.fresh[c] = struct{}{}
+		return
+	}
+	delete(s.fresh, c)
+}
+
+func (s *Sink) closeUnusedConns() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.fresh {
+		_ = c.Close()
+		delete(s.fresh, c)
+	}
+}

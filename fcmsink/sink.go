@@ -1,0 +1,98 @@
+// Package fcmsink is a local stand-in for Firebase Cloud Messaging's HTTP v1
+// API. It accepts what firebase-admin-go's messaging client sends, answers
+// the way FCM does (including FCM's error bodies, so messaging.IsUnregistered
+// and friends work against it), records every message it receives and can be
+// told to fail on purpose. `make run`, the tests and failure drills use it so
+// that no push ever leaves the machine during development.
+package fcmsink
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DefaultMaxMessages is how many received messages a sink keeps when Options
+// does not say otherwise; older ones are dropped first.
+const DefaultMaxMessages = 10000
+
+// maxRequestBody bounds a send request. FCM itself caps the payload at 4 KiB;
+// the rest is headroom for the envelope and platform blocks.
+const maxRequestBody = 1 << 20
+
+// Options configures a Sink. The zero value is usable.
+type Options struct {
+	// Logger receives one debug line per request; tokens appear only as a
+	// short hash. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock used for receive times and timed faults. Nil means
+	// time.Now.
+	Now func() time.Time
+	// MaxMessages bounds the record of received messages. Zero means
+	// DefaultMaxMessages.
+	MaxMessages int
+}
+
+// Sink is an http.Handler speaking the FCM HTTP v1 send API plus a small
+// control API under /_sink/. It is safe for concurrent use.
+type Sink struct {
+	log         *slog.Logger
+	now         func() time.Time
+	maxMessages int
+	mux         *http.ServeMux
+
+	mu       sync.Mutex
+	seq      int64
+	received []Received
+	faults   []*activeFault
+	faultSeq int64
+
+	srvMu  sync.Mutex
+	server *http.Server
+	done   chan error
+
+	connMu sync.Mutex
+	fresh  map[net.Conn]struct{}
+}
+
+// New returns a sink with no recorded messages and no faults.
+func New(opts Options) *Sink {
+	s := &Sink{
+		log:         opts.Logger,
+		now:         opts.Now,
+		maxMessages: opts.MaxMessages,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxMessages <= 0 {
+		s.maxMessages = DefaultMaxMessages
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.handleSend)
+	s.mux.HandleFunc("GET /_sink/messages", s.handleListMessages)
+	s.mux.HandleFunc("DELETE /_sink/messages", s.handleResetMessages)
+	s.mux.HandleFunc("GET /_sink/faults", s.handleListFaults)
+	s.mux.HandleFunc("POST /_sink/faults", s.handleAddFault)
+	s.mux.HandleFunc("DELETE /_sink/faults", s.handleClearFaults)
+	s.mux.HandleFunc("/", s.handleNotFound)
+	return s
+}
+
+// ServeHTTP routes FCM sends and control requests.
+func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// tokenHash is what the sink logs instead of a push token.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,40 @@
+package notify
+
+import "github.com/weifang/kaigong-zsb/models"
+
+// Approvals is what the pipeline reads from the approval catalog: whether an
+// item exists, its names, the next steps a change unlocks and the time
+// limits deadlines are computed from. main adapts the domain core
+// (models.Catalog) to it; tests use a small fixed catalog.
+type Approvals interface {
+	// HasItem reports whether code names an item of the catalog.
+	HasItem(code string) bool
+	// ItemNames returns an item's Chinese and English names; English may be
+	// empty, in which case the Chinese name is shown.
+	ItemNames(code string) (zh, en string)
+	// NextSteps lists the items p can start now, given every item's status
+	// (absent items are not started), with the materials to prepare.
+	NextSteps(p models.Project, statuses map[string]string) []Step
+	// ItemLimit is the item's statutory time limit in working days for p,
+	// 0 when it has none.
+	ItemLimit(p models.Project, code string) int
+	// ProjectLimit is p's main-flow time limit in working days (35 civil,
+	// 25 industrial), 0 when none applies.
+	ProjectLimit(p models.Project) int
+}
+
+// Step is one next step of a project as snapshotted into notification work,
+// so that a re-delivered notice reads exactly as the first one.
+type Step struct {
+	Code      string         `json:"code"`
+	Name      string         `json:"name"`
+	NameEn    string         `json:"name_en,omitempty"`
+	Materials []StepMaterial `json:"materials,omitempty"`
+}
+
+// StepMaterial is one material to prepare for a next step.
+type StepMaterial struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	NameEn string `json:"name_en,omitempty"`
+}

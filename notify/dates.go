@@ -1,0 +1,10 @@
+package notify
+
+import (
+	"time"
+
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+// dateOf is the Asia/Shanghai civil date of t.
+func dateOf(t time.Time) workdays.Date { return workdays.DateOf(t) }

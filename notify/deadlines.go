@@ -1,0 +1,146 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+// Deadline warning kinds (models.DeadlineWarning.Kind).
+const (
+	warnDueSoon = "due_soon"
+	warnOverdue = "overdue"
+)
+
+// deadlines warns DeadlineWarnDays working days before an item's or a
+// project's due date (category deadline) and again once it is overdue
+// (critical), and opens a deadline task for the region's agents. Only the
+// instance holding the scheduler lock runs it; the DeadlineWarning key makes
+// each warning go out once even if two ever overlap.
+type deadlines struct {
+	d Deps
+}
+
+// scanPage bounds how many projects one query loads.
+const scanPage = 200
+
+// scanOnce checks every started project and returns how many warnings it
+// wrote.
+func (s *deadlines) scanOnce(ctx context.Context) (int, error) {
+	now := s.d.Now()
+	today := dateOf(now)
+	warned := 0
+	after := ""
+	for {
+		var projects []models.Project
+		if err := s.d.DB.WithContext(ctx).Where("started_on IS NOT NULL AND id > ?", after).
+			Order("id").Limit(scanPage).Find(&projects).Error; err != nil {
+			return warned, err
+		}
+		for _, p := range projects {
+			n, err := s.project(ctx, p, today, now)
+			warned += n
+			if err != nil {
+				return warned, err
+			}
+		}
+		if len(projects) < scanPage {
+			return warned, nil
+		}
+		after = projects[len(projects)-1].ID
+	}
+}
+
+// dueItem is one running clock of a project.
+type dueItem struct {
+	code string // "" for the project's main-flow clock
+	due  workdays.Date
+}
+
+func (s *deadlines) project(ctx context.Context, p models.Project, today workdays.Date, now time.Time) (int, error) {
+	var states []models.ItemState
+	if err := s.d.DB.WithContext(ctx).Where("project_id = ?", p.ID).Find(&states).Error; err != nil {
+		return 0, err
+	}
+	var clocks []dueItem
+	pausedDays, running := 0, false
+	for _, st := range states {
+		pausedDays += st.CorrectionWorkingDays
+		switch st.Status {
+		case models.StatusAccepted, models.StatusSubmitted, models.StatusCorrectionRequired:
+			running = true
+		}
+		// An item's clock runs from acceptance to decision and stands still
+		// while the enterprise answers a correction.
+		if st.Status != models.StatusAccepted || st.AcceptedOn == nil || st.DecidedOn != nil {
+			continue
+		}
+		if limit := s.d.Approvals.ItemLimit(p, st.ItemCode); limit > 0 {
+			due, _ := s.d.Calendar.AddWorkingDays(dateOf(*st.AcceptedOn), limit+st.CorrectionWorkingDays)
+			clocks = append(clocks, dueItem{code: st.ItemCode, due: due})
+		}
+	}
+	if limit := s.d.Approvals.ProjectLimit(p); running && limit > 0 && p.StartedOn != nil {
+		due, _ := s.d.Calendar.AddWorkingDays(dateOf(*p.StartedOn), limit+pausedDays)
+		clocks = append(clocks, dueItem{due: due})
+	}
+	warned := 0
+	for _, c := range clocks {
+		kind := ""
+		left := 0
+		if today.After(c.due) {
+			kind = warnOverdue
+		} else if left, _ = s.d.Calendar.WorkingDaysBetween(today, c.due); left <= s.d.Settings.DeadlineWarnDays {
+			kind = warnDueSoon
+		}
+		if kind == "" {
+			continue
+		}
+		ok, err := s.warn(ctx, p, c, kind, left, now)
+		if err != nil {
+			return warned, err
+		}
+		if ok {
+			warned++
+		}
+	}
+	return warned, nil
+}
+
+// warn writes one warning, its outbox work and its agent task in one
+// transaction, unless the same warning for the same due date went out.
+func (s *deadlines) warn(ctx context.Context, p models.Project, c dueItem, kind string, left int, now time.Time) (bool, error) {
+	wrote := false
+	err := s.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		w := models.DeadlineWarning{ProjectID: p.ID, ItemCode: c.code, Kind: kind, Day: c.due.String(), CreatedAt: now.UTC()}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&w)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		wrote = true
+		id := fmt.Sprintf("deadline:%s:%s:%s:%s", p.ID, c.code, kind, c.due)
+		n := note{Kind: noteDeadlineSoon, ChangeID: id, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
+			Enterprise: p.EnterpriseCode, Category: CategoryDeadline, ItemCode: c.code, DueOn: c.due.String(), DaysLeft: left}
+		if c.code != "" {
+			n.ItemName, n.ItemNameEn = s.d.Approvals.ItemNames(c.code)
+		}
+		if kind == warnOverdue {
+			n.Kind, n.Critical = noteDeadlineOverdue, true
+		}
+		if err := writeOutbox(tx, id, outboxDeadline, n); err != nil {
+			return err
+		}
+		key := fmt.Sprintf("deadline:%s:%s:%s", p.ID, c.code, c.due)
+		escalate := now.Add(s.d.Settings.TaskEscalateAfter).UTC()
+		t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskDeadline, Level: models.LevelTown, RegionCode: p.RegionCode,
+			Status: models.TaskOpen, Title: "时限预警：" + p.Name + " " + n.ItemName, DedupKey: &key, EscalateAt: &escalate}
+		return createTask(tx, &t, taskNote(p, t, now, nil))
+	})
+	return wrote, err
+}

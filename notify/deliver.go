@@ -1,0 +1,163 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// notificationID derives an inbox id from the change and the recipient, so
+// a re-delivered change lands on the same row and the same push id.
+func notificationID(changeID string, userID int64) string {
+	sum := sha256.Sum256([]byte(changeID + "\x00" + strconv.FormatInt(userID, 10)))
+	return "n_" + hex.EncodeToString(sum[:16])
+}
+
+// deliverer turns outbox work into inbox rows and push jobs.
+type deliverer struct {
+	d    Deps
+	keys keys
+	wake func()
+}
+
+// process handles outbox entry id: in one transaction it claims the entry
+// (a processed one is skipped), writes one inbox row per recipient and one
+// push job per push the recipient's preferences allow, and marks the entry
+// processed. It is safe to run any number of times, concurrently.
+func (dv *deliverer) process(ctx context.Context, id int64) error {
+	now := dv.d.Now()
+	var jobs []models.PushJob
+	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		jobs = nil
+		res := tx.Model(&models.OutboxEntry{}).Where("id = ? AND processed_at IS NULL", id).
+			Update("processed_at", now.UTC())
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		var entry models.OutboxEntry
+		if err := tx.Where("id = ?", id).Take(&entry).Error; err != nil {
+			return err
+		}
+		var n note
+		if err := json.Unmarshal([]byte(entry.Payload), &n); err != nil {
+			// A payload we cannot read never will be; keep it processed so
+			// it does not loop, and say so.
+			dv.d.Log.ErrorContext(ctx, "notify: unreadable outbox payload", "outbox_id", id, "err", err)
+			return nil
+		}
+		users, err := recipients(tx, n)
+		if err != nil {
+			return err
+		}
+		prefs, err := loadPrefs(tx, users)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			job, err := dv.inbox(tx, n, u, prefs[u.ID], now)
+			if err != nil {
+				return err
+			}
+			if job != nil {
+				jobs = append(jobs, *job)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(jobs) > 0 {
+		dv.index(ctx, jobs)
+	}
+	return nil
+}
+
+// inbox writes u's notification of n and, when u's preferences allow a push,
+// its push job.
+func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time) (*models.PushJob, error) {
+	id := notificationID(n.ChangeID, u.ID)
+	title, body := textsFor(p.Locale).render(n)
+	data, _ := json.Marshal(map[string]string{
+		"notification_id": id, "category": n.Category, "project_id": n.ProjectID,
+		"item_codes": strings.Join(n.itemCodes(), ","), "route": n.route(),
+	})
+	row := models.Notification{ID: id, UserID: u.ID, Category: n.Category, Title: title, Body: body,
+		ProjectID: n.ProjectID, ItemCodes: strings.Join(n.itemCodes(), ","), Data: string(data),
+		Critical: n.Critical, CreatedAt: n.ReceivedAt}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return nil, err
+	}
+	dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now)
+	if !dec.Push {
+		return nil, nil
+	}
+	due := now
+	switch {
+	case !dec.At.IsZero():
+		due = dec.At
+	case !n.Critical && n.Category != CategoryCorrection:
+		due = now.Add(dv.d.Settings.DigestWindow)
+	}
+	job := models.PushJob{NotificationID: id, UserID: u.ID, ProjectID: n.ProjectID,
+		Critical: n.Critical || n.Category == CategoryCorrection, State: models.PushJobPending,
+		DueAt: due.UTC(), ReceivedAt: n.ReceivedAt}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job).Error; err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// index tells the dispatcher, through the wake-up sorted set, when the jobs
+// fall due. The database stays the truth: a lost index only delays work
+// until the dispatcher's periodic scan.
+func (dv *deliverer) index(ctx context.Context, jobs []models.PushJob) {
+	if dv.d.Redis == nil {
+		return
+	}
+	zs := make([]redis.Z, 0, len(jobs))
+	for _, j := range jobs {
+		zs = append(zs, redis.Z{Score: float64(j.DueAt.UnixMilli()), Member: "job:" + j.NotificationID})
+	}
+	if err := dv.d.Redis.ZAdd(ctx, dv.keys.wake, zs...).Err(); err != nil {
+		dv.d.Log.WarnContext(ctx, "notify: wake index", "err", err)
+	}
+	if dv.wake != nil {
+		dv.wake()
+	}
+}
+
+// loadPrefs reads the users' stored preferences over the defaults.
+func loadPrefs(tx *gorm.DB, users []models.User) (map[int64]Preferences, error) {
+	out := make(map[int64]Preferences, len(users))
+	ids := make([]int64, 0, len(users))
+	for _, u := range users {
+		out[u.ID] = DefaultPreferences()
+		ids = append(ids, u.ID)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []models.PushPreferenceRow
+	if err := tx.Where("user_id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		p := DefaultPreferences()
+		if err := json.Unmarshal([]byte(r.Data), &p); err != nil {
+			continue // stored preferences were validated; defaults beat a crash
+		}
+		out[r.UserID] = p
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+// Sender delivers pushes: one result per message, in order. FCMSender
+// implements it; vendor channels will too.
+type Sender interface {
+	Send(ctx context.Context, msgs []PushMessage) []PushResult
+}
+
+// Deps are the dependencies every part of the pipeline shares. main builds
+// one and hands it to NewIntake, NewTasks and NewPipeline.
+type Deps struct {
+	DB          *store.DB
+	Redis       redis.UniversalClient
+	RedisPrefix string // every key lives under it, e.g. "zsb:"
+	Approvals   Approvals
+	Calendar    *workdays.Calendar
+	Sender      Sender // needed by the Pipeline only
+	Metrics     *Metrics
+	Log         *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now      func() time.Time
+	Settings Settings
+}
+
+// Settings tune the pipeline; zero values take the documented defaults.
+type Settings struct {
+	// WebhookSecrets are the upstream HMAC secrets (several in a rotation).
+	WebhookSecrets []string
+	// DigestWindow merges one project's changes for one user into one push;
+	// 0 turns digests off. (BFF_DIGEST_WINDOW)
+	DigestWindow time.Duration
+	// TaskEscalateAfter moves an unclaimed task up a level. Default 4h.
+	TaskEscalateAfter time.Duration
+	// DeadlineWarnDays warns this many working days before a due date.
+	DeadlineWarnDays int
+	// MaxStreamDeliveries dead-letters a stream message after this many
+	// failed deliveries. Default 5.
+	MaxStreamDeliveries int
+	// MaxPushAttempts bounds the sends of one push to one device. Default 5.
+	MaxPushAttempts int
+	// RedriveAfter re-relays outbox rows not processed this long after
+	// their last relay, so nothing is lost with Redis. Default 1m.
+	RedriveAfter time.Duration
+	// ClaimIdle is how long a stream entry may sit with a consumer before
+	// another takes it over. Default 30s.
+	ClaimIdle time.Duration
+	// StreamMaxLen approximately caps the streams. Default 100000.
+	StreamMaxLen int64
+	// PollInterval is how often idle loops look for work. Default 1s.
+	PollInterval time.Duration
+	// ScanInterval is how often escalation and deadlines run. Default 1m.
+	ScanInterval time.Duration
+	// Consumer names this instance in the consumer group; default a random
+	// name (a dead instance's entries are reclaimed by the others).
+	Consumer string
+}
+
+func (d *Deps) withDefaults() error {
+	if d.DB == nil || d.Approvals == nil || d.Calendar == nil || d.Metrics == nil {
+		return errors.New("notify: DB, Approvals, Calendar and Metrics are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &d.Settings
+	setDur(&s.TaskEscalateAfter, 4*time.Hour)
+	setDur(&s.RedriveAfter, time.Minute)
+	setDur(&s.ClaimIdle, 30*time.Second)
+	setDur(&s.PollInterval, time.Second)
+	setDur(&s.ScanInterval, time.Minute)
+	if s.MaxStreamDeliveries <= 0 {
+		s.MaxStreamDeliveries = 5
+	}
+	if s.MaxPushAttempts <= 0 {
+		s.MaxPushAttempts = 5
+	}
+	if s.StreamMaxLen <= 0 {
+		s.StreamMaxLen = 100000
+	}
+	if s.DigestWindow < 0 {
+		s.DigestWindow = 0
+	}
+	return nil
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}

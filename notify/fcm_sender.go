@@ -1,0 +1,148 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/messaging"
+	"google.golang.org/api/option"
+)
+
+// fcmMaxBatch is the most messages one SendEach call accepts.
+const fcmMaxBatch = 500
+
+// LocalFCMProjectID is the Firebase project id used when pushes go to a
+// local sink and no project was configured.
+const LocalFCMProjectID = "kaigong-local"
+
+// FCMConfig says where FCM pushes go (FCM_PROJECT_ID, FCM_CREDENTIALS_FILE,
+// FCM_ENDPOINT).
+type FCMConfig struct {
+	// ProjectID is the Firebase project. With a credentials file it may be
+	// empty (the file names the project); with only an Endpoint it
+	// defaults to LocalFCMProjectID.
+	ProjectID string
+	// CredentialsFile is a service-account JSON file for the real FCM.
+	CredentialsFile string
+	// Endpoint overrides FCM's base URL, e.g. "http://127.0.0.1:9099/v1";
+	// the client posts to Endpoint + "/projects/{project}/messages:send".
+	// Without CredentialsFile requests are sent unauthenticated, which only a
+	// local sink accepts.
+	Endpoint string
+}
+
+// FCMSender delivers pushes through FCM HTTP v1 with firebase-admin-go. It is
+// safe for concurrent use.
+type FCMSender struct {
+	client *messaging.Client
+	now    func() time.Time
+}
+
+// NewFCMSender builds a sender for cfg. It needs a credentials file (the
+// real FCM) or an endpoint (a local sink); with neither it fails rather
+// than guess at ambient Google credentials.
+func NewFCMSender(ctx context.Context, cfg FCMConfig) (*FCMSender, error) {
+	var opts []option.ClientOption
+	switch {
+	case cfg.CredentialsFile != "":
+		opts = append(opts, option.WithCredentialsFile(cfg.CredentialsFile))
+	case cfg.Endpoint != "":
+		opts = append(opts, option.WithoutAuthentication())
+		if cfg.ProjectID == "" {
+			cfg.ProjectID = LocalFCMProjectID
+		}
+	default:
+		return nil, errors.New("notify: FCM needs a credentials file or an endpoint")
+	}
+	if cfg.Endpoint != "" {
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("notify: FCM endpoint %q is not an http(s) URL", cfg.Endpoint)
+		}
+		// The client appends "/projects/…" itself; a trailing slash would
+		// double it.
+		opts = append(opts, option.WithEndpoint(strings.TrimRight(cfg.Endpoint, "/")))
+	}
+	// A non-nil config keeps the SDK from reading FIREBASE_CONFIG behind
+	// our back; configuration is parsed once, in main.
+	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.ProjectID}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("notify: firebase app: %w", err)
+	}
+	client, err := app.Messaging(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("notify: firebase messaging: %w", err)
+	}
+	return &FCMSender{client: client, now: time.Now}, nil
+}
+
+// Send delivers each message and returns one result per message, in the
+// same order. Messages for providers other than FCM or without a token fail
+// without being sent. Send never retries itself (beyond the five attempts
+// firebase-admin-go makes on a 503); the caller decides from each result.
+func (s *FCMSender) Send(ctx context.Context, msgs []PushMessage) []PushResult {
+	results := make([]PushResult, len(msgs))
+	var (
+		index []int
+		batch []*messaging.Message
+	)
+	for i, m := range msgs {
+		switch {
+		case m.Provider != "" && m.Provider != ProviderFCM:
+			results[i] = PushResult{Outcome: OutcomeFailed, ErrorCode: "provider_unsupported"}
+		case m.Token == "":
+			results[i] = PushResult{Outcome: OutcomeFailed, ErrorCode: "missing_token"}
+		default:
+			index = append(index, i)
+			batch = append(batch, BuildFCMMessage(m))
+		}
+	}
+	for start := 0; start < len(batch); start += fcmMaxBatch {
+		end := min(start+fcmMaxBatch, len(batch))
+		if ctx.Err() != nil {
+			for _, i := range index[start:end] {
+				results[i] = PushResult{Outcome: OutcomeRetry, ErrorCode: "canceled"}
+			}
+			continue
+		}
+		for j, r := range s.sendChunk(ctx, batch[start:end]) {
+			results[index[start+j]] = r
+		}
+	}
+	return results
+}
+
+// sendChunk sends at most fcmMaxBatch messages. SendEach rejects a whole
+// chunk when one message fails the SDK's local validation; the chunk is then
+// sent one by one so that one bad message cannot sink the others.
+func (s *FCMSender) sendChunk(ctx context.Context, chunk []*messaging.Message) []PushResult {
+	out := make([]PushResult, len(chunk))
+	br, err := s.client.SendEach(ctx, chunk)
+	if err != nil {
+		for i, m := range chunk {
+			id, err := s.client.Send(ctx, m)
+			out[i] = s.result(id, err)
+		}
+		return out
+	}
+	for i, r := range br.Responses {
+		if r.Success {
+			out[i] = PushResult{Outcome: OutcomeSent, MessageID: r.MessageID}
+			continue
+		}
+		out[i] = s.result("", r.Error)
+	}
+	return out
+}
+
+func (s *FCMSender) result(id string, err error) PushResult {
+	if err == nil {
+		return PushResult{Outcome: OutcomeSent, MessageID: id}
+	}
+	return classifyFCMError(err, s.now())
+}

@@ -1,0 +1,222 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/weifang/kaigong-zsb/fcmsink"
+)
+
+// sinkSender starts a local FCM sink and an FCMSender pointed at it.
+func sinkSender(t *testing.T) (*fcmsink.Sink, *FCMSender) {
+	t.Helper()
+	sink := fcmsink.New(fcmsink.Options{})
+	base, err := sink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sink.Close(); err != nil {
+			t.Errorf("sink Close: %v", err)
+		}
+	})
+	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: fcmsink.Endpoint(base)})
+	if err != nil {
+		t.Fatalf("NewFCMSender: %v", err)
+	}
+	return sink, sender
+}
+
+// pushTo is a valid progress push for token.
+func pushTo(token string) PushMessage {
+	return PushMessage{
+		Token: token, Provider: ProviderFCM,
+		NotificationID: "n-" + token, Category: CategoryProgress, ProjectID: "WF-1",
+		ItemCodes: []string{"370700-001"}, Route: "zsb://projects/WF-1/progress",
+		UnreadCount: 2, Title: "进度更新", Body: "建设工程规划许可证已预审批",
+	}
+}
+
+func TestFCMSenderDeliversThroughFirebaseClient(t *testing.T) {
+	sink, sender := sinkSender(t)
+	res := sender.Send(context.Background(), []PushMessage{pushTo("tok-a"), pushTo("tok-b")})
+	delivered := sink.Delivered()
+	if len(delivered) != 2 {
+		t.Fatalf("sink got %d messages, want 2", len(delivered))
+	}
+	byToken := map[string]fcmsink.Received{}
+	for _, d := range delivered {
+		byToken[d.Token] = d
+		if d.Project != LocalFCMProjectID || d.Authorized {
+			t.Errorf("message for %s: project %q authorized %v; want %q, unauthenticated", d.Token, d.Project, d.Authorized, LocalFCMProjectID)
+		}
+	}
+	for i, tok := range []string{"tok-a", "tok-b"} {
+		if res[i].Outcome != OutcomeSent || res[i].MessageID != byToken[tok].Name {
+			t.Errorf("result %d = %+v, want sent with id %q", i, res[i], byToken[tok].Name)
+		}
+	}
+}
+
+func TestFCMSenderMapsErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault fcmsink.Fault
+		want  PushResult
+	}{
+		{"unregistered token", fcmsink.Fault{Token: "tok", Code: fcmsink.CodeUnregistered},
+			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "UNREGISTERED"}},
+		{"invalid token", fcmsink.Fault{Token: "tok", Code: fcmsink.CodeInvalidArgument},
+			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
+		{"invalid token named", fcmsink.Fault{Code: fcmsink.CodeInvalidArgument, Field: "message.token"},
+			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
+		{"invalid payload", fcmsink.Fault{Code: fcmsink.CodeInvalidArgument, Field: "message.android.collapse_key"},
+			PushResult{Outcome: OutcomeFailed, ErrorCode: "INVALID_ARGUMENT"}},
+		{"quota with Retry-After", fcmsink.Fault{Code: fcmsink.CodeQuotaExceeded, RetryAfter: 30 * time.Second},
+			PushResult{Outcome: OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED", RetryAfter: 30 * time.Second}},
+		{"quota without Retry-After", fcmsink.Fault{Code: fcmsink.CodeQuotaExceeded},
+			PushResult{Outcome: OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED"}},
+		// Beyond two minutes the SDK stops retrying 503 itself.
+		{"unavailable with long Retry-After", fcmsink.Fault{Code: fcmsink.CodeUnavailable, RetryAfter: 5 * time.Minute},
+			PushResult{Outcome: OutcomeRetry, ErrorCode: "UNAVAILABLE", RetryAfter: 5 * time.Minute}},
+		{"internal", fcmsink.Fault{Code: fcmsink.CodeInternal},
+			PushResult{Outcome: OutcomeRetry, ErrorCode: "INTERNAL"}},
+		{"sender id mismatch", fcmsink.Fault{Code: fcmsink.CodeSenderIDMismatch},
+			PushResult{Outcome: OutcomeFailed, ErrorCode: "SENDER_ID_MISMATCH"}},
+		{"third-party auth", fcmsink.Fault{Code: fcmsink.CodeThirdPartyAuthError},
+			PushResult{Outcome: OutcomeFailed, ErrorCode: "THIRD_PARTY_AUTH_ERROR"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink, sender := sinkSender(t)
+			if _, err := sink.AddFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("Send = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestFCMSenderSustained503 shows a long outage reaching the dispatcher as a
+// retry once firebase-admin-go has spent its own five attempts (0+1+2+4 s).
+func TestFCMSenderSustained503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the SDK's own 503 retries")
+	}
+	t.Parallel()
+	sink, sender := sinkSender(t)
+	if _, err := sink.AddFault(fcmsink.Fault{Code: fcmsink.CodeUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
+	want := PushResult{Outcome: OutcomeRetry, ErrorCode: "UNAVAILABLE"}
+	if got[0] != want {
+		t.Errorf("Send = %+v, want %+v", got[0], want)
+	}
+	if n := len(sink.Messages()); n != 5 {
+		t.Errorf("sink saw %d attempts, want 5", n)
+	}
+}
+
+func TestFCMSenderKeepsOrderAndSkipsUnsendable(t *testing.T) {
+	sink, sender := sinkSender(t)
+	if _, err := sink.AddFault(fcmsink.Fault{Token: "dead", Code: fcmsink.CodeUnregistered}); err != nil {
+		t.Fatal(err)
+	}
+	huawei := pushTo("hw-token")
+	huawei.Provider = "huawei"
+	noToken := pushTo("")
+	defaulted := pushTo("default-provider")
+	defaulted.Provider = ""
+
+	got := sender.Send(context.Background(), []PushMessage{pushTo("ok"), huawei, pushTo("dead"), noToken, defaulted})
+	want := []PushResult{
+		{Outcome: OutcomeSent},
+		{Outcome: OutcomeFailed, ErrorCode: "provider_unsupported"},
+		{Outcome: OutcomeDeactivate, ErrorCode: "UNREGISTERED"},
+		{Outcome: OutcomeFailed, ErrorCode: "missing_token"},
+		{Outcome: OutcomeSent},
+	}
+	for i := range want {
+		got[i].MessageID = "" // ids are the sink's business
+		if got[i] != want[i] {
+			t.Errorf("result %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if n := len(sink.Messages()); n != 3 {
+		t.Errorf("sink saw %d sends, want 3 (huawei and empty token never sent)", n)
+	}
+}
+
+func TestFCMSenderChunksLargeSends(t *testing.T) {
+	sink, sender := sinkSender(t)
+	const n = 2*fcmMaxBatch + 7
+	msgs := make([]PushMessage, n)
+	for i := range msgs {
+		msgs[i] = pushTo(fmt.Sprintf("tok-%04d", i))
+	}
+	for i, r := range sender.Send(context.Background(), msgs) {
+		if r.Outcome != OutcomeSent {
+			t.Fatalf("result %d = %+v", i, r)
+		}
+	}
+	if got := len(sink.Delivered()); got != n {
+		t.Errorf("sink got %d, want %d", got, n)
+	}
+}
+
+func TestFCMSenderWrongPathIsNotADeadToken(t *testing.T) {
+	sink := fcmsink.New(fcmsink.Options{})
+	base, err := sink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	// Forgetting "/v1" makes every send a 404 without an FCM error code.
+	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
+	if got[0].Outcome != OutcomeFailed || got[0].ErrorCode != "NOT_FOUND" {
+		t.Errorf("Send = %+v, want failed NOT_FOUND (not deactivate)", got[0])
+	}
+}
+
+func TestFCMSenderCanceledContext(t *testing.T) {
+	_, sender := sinkSender(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got := sender.Send(ctx, []PushMessage{pushTo("tok")})
+	if got[0].Outcome != OutcomeRetry {
+		t.Errorf("Send = %+v, want retry", got[0])
+	}
+}
+
+func TestNewFCMSenderConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     FCMConfig
+		wantErr bool
+	}{
+		{"local sink", FCMConfig{Endpoint: "http://127.0.0.1:9099/v1"}, false},
+		{"local sink, trailing slash", FCMConfig{ProjectID: "p", Endpoint: "http://127.0.0.1:9099/v1/"}, false},
+		{"nothing configured", FCMConfig{ProjectID: "p"}, true},
+		{"endpoint not a URL", FCMConfig{Endpoint: "127.0.0.1:9099"}, true},
+		{"endpoint not http", FCMConfig{Endpoint: "ftp://127.0.0.1/v1"}, true},
+		{"credentials file missing", FCMConfig{ProjectID: "p", CredentialsFile: "/nonexistent/sa.json"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewFCMSender(context.Background(), tt.cfg)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+		})
+	}
+}

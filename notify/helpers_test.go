@@ -1,0 +1,290 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+const testSecret = "test-upstream-secret-0123456789"
+
+// fakeApprovals is a three-item catalog: the planning permit (GH01, may be
+// pre-approved) unlocks drawing review (ST01), which unlocks the
+// construction permit (SG01).
+type fakeApprovals struct{}
+
+var fakeItems = map[string]struct {
+	zh, en string
+	pre    string
+	limit  int
+	mats   []StepMaterial
+}{
+	"GH01": {"建设工程规划许可证", "Construction planning permit", "", 5, nil},
+	"ST01": {"施工图审查", "Construction drawing review", "GH01", 10,
+		[]StepMaterial{{Code: "M1", Name: "施工图设计文件"}, {Code: "M2", Name: "勘察文件"}}},
+	"SG01": {"施工许可", "Construction permit", "ST01", 3, nil},
+}
+
+func (fakeApprovals) HasItem(code string) bool { _, ok := fakeItems[code]; return ok }
+
+func (fakeApprovals) ItemNames(code string) (string, string) {
+	it := fakeItems[code]
+	return it.zh, it.en
+}
+
+func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []Step {
+	var out []Step
+	for _, code := range []string{"GH01", "ST01", "SG01"} {
+		it := fakeItems[code]
+		if s := st[code]; s != "" && s != models.StatusNotStarted {
+			continue
+		}
+		if it.pre != "" && st[it.pre] != models.StatusApproved && st[it.pre] != models.StatusPreApproved {
+			continue
+		}
+		out = append(out, Step{Code: code, Name: it.zh, NameEn: it.en, Materials: it.mats})
+	}
+	return out
+}
+
+func (fakeApprovals) ItemLimit(_ models.Project, code string) int { return fakeItems[code].limit }
+func (fakeApprovals) ProjectLimit(models.Project) int            { return 35 }
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// world is one test's pipeline over a private database, Redis prefix and
+// FCM sink.
+type world struct {
+	t      *testing.T
+	d      Deps
+	clock  *clock
+	sink   *fcmsink.Sink
+	intake *Intake
+	tasks  *Tasks
+	pipe   *Pipeline
+	seq    int64
+
+	ent, agentTown, agentCounty, other models.User
+}
+
+// shanghai builds an instant from Asia/Shanghai wall time.
+func shanghai(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, workdays.Location)
+}
+
+func newWorld(t *testing.T, digest time.Duration) *world {
+	t.Helper()
+	db := testenv.DB(t)
+	rdb, prefix := testenv.Redis(t)
+	sink := fcmsink.New(fcmsink.Options{})
+	base, err := sink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: fcmsink.Endpoint(base)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := workdays.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tuesday 2026-03-10, 10:00 in Weifang: a working day, outside quiet hours.
+	c := &clock{t: shanghai(2026, 3, 10, 10, 0)}
+	w := &world{t: t, clock: c, sink: sink}
+	w.d = Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Approvals: fakeApprovals{}, Calendar: cal, Sender: sender,
+		Metrics: m, Now: c.Now, Settings: Settings{WebhookSecrets: []string{"old-secret-0123456789", testSecret},
+			DigestWindow: digest, TaskEscalateAfter: time.Hour, DeadlineWarnDays: 3,
+			PollInterval: 20 * time.Millisecond, ClaimIdle: time.Second}}
+	w.pipe, err = NewPipeline(w.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.intake, err = NewIntake(w.d, nil, w.pipe.Nudge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tasks, err = NewTasks(w.d, w.pipe.Nudge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ent = w.user(models.User{Username: "ent-demo", Role: models.RoleEnterprise, EnterpriseCode: "91370700MA3DEMO001"})
+	w.other = w.user(models.User{Username: "ent-other", Role: models.RoleEnterprise, EnterpriseCode: "91370700MA3OTHER02"})
+	w.agentTown = w.user(models.User{Username: "agent-town", Role: models.RoleAgent, AgentLevel: models.LevelTown, RegionCode: "370702"})
+	w.agentCounty = w.user(models.User{Username: "agent-county", Role: models.RoleAgent, AgentLevel: models.LevelCounty, RegionCode: "370702"})
+	for _, u := range []models.User{w.ent, w.other, w.agentTown, w.agentCounty} {
+		w.device(u, "tok-"+u.Username)
+	}
+	if err := w.pipe.cons.ensureGroup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) user(u models.User) models.User {
+	w.t.Helper()
+	u.DisplayName, u.PasswordHash = u.Username, "x"
+	if err := w.d.DB.Create(&u).Error; err != nil {
+		w.t.Fatal(err)
+	}
+	return u
+}
+
+func (w *world) device(u models.User, token string) {
+	w.t.Helper()
+	dev := models.Device{InstallationID: "inst-" + token, UserID: u.ID, Platform: "android", Provider: ProviderFCM,
+		PushToken: token, PushTokenHash: TokenFingerprint(token) + token, Active: true}
+	if err := w.d.DB.Create(&dev).Error; err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) prefs(u models.User, mutate func(*Preferences)) {
+	w.t.Helper()
+	p := DefaultPreferences()
+	mutate(&p)
+	b, _ := json.Marshal(p)
+	if err := w.d.DB.Save(&models.PushPreferenceRow{UserID: u.ID, Data: string(b)}).Error; err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// send signs and posts an event; fields override the defaults.
+func (w *world) send(fields map[string]any) (IntakeResult, error) {
+	w.t.Helper()
+	w.seq++
+	ev := map[string]any{"event_id": fmt.Sprintf("ev-%d", w.seq), "occurred_at": w.clock.Now().Format(time.RFC3339),
+		"project_id": "WF-DEMO-CIVIL", "sequence": w.seq}
+	for k, v := range fields {
+		if v == nil {
+			delete(ev, k)
+			continue
+		}
+		ev[k] = v
+	}
+	body, _ := json.Marshal(ev)
+	ts, sig := SignEvent(testSecret, w.clock.Now(), body)
+	return w.intake.Receive(context.Background(), ts, sig, body)
+}
+
+func (w *world) mustSend(fields map[string]any, want string) {
+	w.t.Helper()
+	res, err := w.send(fields)
+	if err != nil {
+		w.t.Fatalf("event %v: %v", fields, err)
+	}
+	if res.Result != want {
+		w.t.Fatalf("event %v: result %q, want %q", fields, res.Result, want)
+	}
+}
+
+func (w *world) upsert(key bool) {
+	w.t.Helper()
+	w.mustSend(map[string]any{"type": EventProjectUpserted, "project": map[string]any{
+		"name": "示例住宅", "type": "civil", "enterprise_credit_code": "91370700MA3DEMO001",
+		"region_code": "370702", "key_project": key}}, ResultApplied)
+}
+
+func (w *world) item(code, status string, extra map[string]any) {
+	w.t.Helper()
+	f := map[string]any{"type": EventItemStatusChanged, "item_code": code, "status": status}
+	for k, v := range extra {
+		f[k] = v
+	}
+	w.mustSend(f, ResultApplied)
+}
+
+// drain runs the pipeline's steps until nothing is left to do now:
+// relay, consume, plan and send. Deterministic, no background goroutines.
+func (w *world) drain() {
+	w.t.Helper()
+	ctx := context.Background()
+	for range 20 {
+		r, err := w.pipe.relay.relayOnce(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		c, err := w.pipe.cons.readOnce(ctx, 0)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		pl, err := w.pipe.disp.planDue(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		s, err := w.pipe.disp.sendDue(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if r+c+pl+s == 0 {
+			return
+		}
+	}
+	w.t.Fatal("pipeline did not settle")
+}
+
+// sinkMsg is the part of a received FCM message the tests look at.
+type sinkMsg struct {
+	Token        string `json:"token"`
+	Notification struct {
+		Title string `json:"title"`
+		Body  string `json:"body"`
+	} `json:"notification"`
+	Data    map[string]string `json:"data"`
+	Android struct {
+		Priority string `json:"priority"`
+	} `json:"android"`
+}
+
+// delivered returns the messages the sink accepted for token.
+func (w *world) delivered(token string) []sinkMsg {
+	w.t.Helper()
+	var out []sinkMsg
+	for _, r := range w.sink.Delivered() {
+		if r.Token != token {
+			continue
+		}
+		var m sinkMsg
+		if err := json.Unmarshal(r.Message, &m); err != nil {
+			w.t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (w *world) inbox(u models.User) []models.Notification {
+	w.t.Helper()
+	var rows []models.Notification
+	if err := w.d.DB.Where("user_id = ?", u.ID).Order("created_at, id").Find(&rows).Error; err != nil {
+		w.t.Fatal(err)
+	}
+	return rows
+}

@@ -1,0 +1,49 @@
+package notify
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the pipeline's Prometheus series.
+type Metrics struct {
+	events        *prometheus.CounterVec
+	pushes        *prometheus.CounterVec
+	deadLetters   prometheus.Counter
+	streamLen     prometheus.Gauge
+	streamPend    prometheus.Gauge
+	pushLatency   prometheus.Histogram
+	outboxBacklog prometheus.Gauge
+}
+
+// NewMetrics registers the pipeline's series on reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zsb_upstream_events_total", Help: "Upstream webhook events by result (applied, duplicate, stale, or an error code).",
+		}, []string{"result"}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zsb_pushes_total", Help: "Push sends by outcome (sent, retry, failed, deactivate).",
+		}, []string{"outcome"}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zsb_notify_dead_letters_total", Help: "Notification work moved to the dead-letter stream.",
+		}),
+		streamLen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zsb_notify_stream_length", Help: "Entries in the notification stream.",
+		}),
+		streamPend: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zsb_notify_stream_pending", Help: "Entries delivered to a consumer and not yet acknowledged.",
+		}),
+		outboxBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zsb_notify_outbox_unprocessed", Help: "Outbox rows not yet processed.",
+		}),
+		pushLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "zsb_event_to_push_seconds",
+			Help:    "From an upstream event's receipt to the push provider accepting the push.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 3600, 43200},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.events, m.pushes, m.deadLetters, m.streamLen, m.streamPend, m.pushLatency, m.outboxBacklog} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

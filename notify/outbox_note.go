@@ -1,0 +1,92 @@
+package notify
+
+import (
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// Outbox entry kinds. An entry's (EventID, Kind) is unique, so writing the
+// same work twice is a no-op.
+const (
+	outboxChange   = "change"   // an item's status changed
+	outboxTask     = "task"     // an agent task to push to agents
+	outboxDeadline = "deadline" // a deadline warning
+)
+
+// Note kinds say which text a note renders to.
+const (
+	noteItemStatus      = "item_status"
+	noteTask            = "task"
+	noteDeadlineSoon    = "deadline_soon"
+	noteDeadlineOverdue = "deadline_overdue"
+)
+
+// note is the snapshot of one notice written to the outbox with the change
+// it describes: everything the texts need, so a re-delivery renders the
+// same notice however the project has moved on since.
+type note struct {
+	Kind        string    `json:"kind"`
+	ChangeID    string    `json:"change_id"` // unique per notice; notification ids derive from it
+	ReceivedAt  time.Time `json:"received_at"`
+	ProjectID   string    `json:"project_id"`
+	ProjectName string    `json:"project_name"`
+	Enterprise  string    `json:"enterprise,omitempty"`
+	Category    string    `json:"category"`
+	Critical    bool      `json:"critical,omitempty"`
+
+	ItemCode   string   `json:"item_code,omitempty"`
+	ItemName   string   `json:"item_name,omitempty"`
+	ItemNameEn string   `json:"item_name_en,omitempty"`
+	Status     string   `json:"status,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+	Materials  []string `json:"materials,omitempty"`
+	NextSteps  []Step   `json:"next_steps,omitempty"`
+
+	TaskID    int64  `json:"task_id,omitempty"`
+	TaskKind  string `json:"task_kind,omitempty"`
+	TaskLevel string `json:"task_level,omitempty"`
+	Region    string `json:"region,omitempty"` // open tasks go to the level's agents covering it
+	DueOn     string `json:"due_on,omitempty"`
+	DaysLeft  int    `json:"days_left,omitempty"`
+
+	// Recipients, when set, are the only users to tell; otherwise the
+	// project's enterprise users and following agents are.
+	Recipients []int64 `json:"recipients,omitempty"`
+}
+
+// itemCodes lists the items a note is about, for the push data.
+func (n note) itemCodes() []string {
+	if n.ItemCode == "" {
+		return nil
+	}
+	return []string{n.ItemCode}
+}
+
+// route is the app deep link a note opens.
+func (n note) route() string {
+	base := "zsb://projects/" + n.ProjectID
+	switch {
+	case n.Kind == noteTask:
+		return "zsb://agent/tasks"
+	case len(n.NextSteps) > 0:
+		return base + "/next-steps"
+	default:
+		return base + "/progress"
+	}
+}
+
+// writeOutbox stores a note as outbox work in tx. A second write of the same
+// (event, kind) is ignored, which keeps event-born work idempotent.
+func writeOutbox(tx *gorm.DB, eventID, kind string, n note) error {
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	entry := models.OutboxEntry{EventID: eventID, Kind: kind, ProjectID: n.ProjectID, Payload: string(payload)}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry).Error
+}

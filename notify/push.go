@@ -1,0 +1,93 @@
+package notify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"time"
+)
+
+// ProviderFCM names Firebase Cloud Messaging, the default push provider and
+// the only one the BFF can deliver to so far.
+const ProviderFCM = "fcm"
+
+// SupportedProviders lists the push providers the server can deliver to.
+// Devices registering another provider (huawei, xiaomi, oppo, vivo, honor)
+// are answered 422 provider_unsupported until their channels exist.
+func SupportedProviders() []string {
+	return []string{ProviderFCM}
+}
+
+// ProviderSupported reports whether pushes can be delivered through the
+// named provider. The empty provider means the contract's default, FCM.
+func ProviderSupported(provider string) bool {
+	return provider == "" || slices.Contains(SupportedProviders(), provider)
+}
+
+// PushMessage is one push to one device: what the dispatcher hands a sender.
+// Title and Body are already localized for the device's user. Its JSON form
+// leaves the token out, so a rendered message can be stored for retries or
+// logged without leaking it.
+type PushMessage struct {
+	// Token is the device's push token; it must never be logged.
+	Token string `json:"-"`
+	// Provider selects the delivery channel ("fcm"; empty means "fcm").
+	Provider string `json:"provider,omitempty"`
+	// NotificationID is the inbox entry's id; the app de-duplicates on it.
+	NotificationID string `json:"notification_id"`
+	// Category is the notice's preference category, e.g. "progress".
+	Category string `json:"category"`
+	// ProjectID is the project the notice is about; it is also the collapse
+	// key and thread, so a project's notices group on the phone. Empty for
+	// notices about no project (announcements).
+	ProjectID string `json:"project_id,omitempty"`
+	// ItemCodes are the approval items the notice is about.
+	ItemCodes []string `json:"item_codes,omitempty"`
+	// Route is the app deep link, e.g. "zsb://projects/WF-1/next-steps".
+	Route string `json:"route"`
+	// UnreadCount is the user's unread inbox count, shown as the badge.
+	UnreadCount int `json:"unread_count"`
+	// Title is the visible notification title.
+	Title string `json:"title"`
+	// Body is the visible notification text.
+	Body string `json:"body"`
+	// Critical marks notices (correction, rejection, overdue deadline) that
+	// are sent with high priority.
+	Critical bool `json:"critical,omitempty"`
+}
+
+// The outcomes of one push, as reported in PushResult.Outcome.
+const (
+	// OutcomeSent means the provider accepted the message.
+	OutcomeSent = "sent"
+	// OutcomeRetry means a transient failure: send again later, after
+	// Backoff(attempt, RetryAfter).
+	OutcomeRetry = "retry"
+	// OutcomeFailed means a permanent failure for this message: do not retry.
+	OutcomeFailed = "failed"
+	// OutcomeDeactivate means the token is dead: mark the device inactive and
+	// do not retry.
+	OutcomeDeactivate = "deactivate"
+)
+
+// PushResult is the outcome of one PushMessage.
+type PushResult struct {
+	// Outcome is one of the Outcome constants.
+	Outcome string
+	// ErrorCode is the provider's error code (for FCM e.g. "UNREGISTERED",
+	// "QUOTA_EXCEEDED") or one of ours ("provider_unsupported",
+	// "missing_token", "transport"); empty when sent.
+	ErrorCode string
+	// RetryAfter is the provider's requested minimum wait before a retry,
+	// zero when it named none.
+	RetryAfter time.Duration
+	// MessageID is the provider's id for a sent message.
+	MessageID string
+}
+
+// TokenFingerprint is the only form of a push token fit for logs: a short,
+// stable hash that cannot be turned back into the token.
+func TokenFingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,36 @@
+package notify
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Backoff bounds: the first retry waits up to backoffBase, each further one
+// doubles the window up to backoffCap. A provider's Retry-After is honoured
+// up to retryAfterCap so a bogus header cannot park a push for days.
+const (
+	backoffBase   = 2 * time.Second
+	backoffCap    = 10 * time.Minute
+	retryAfterCap = 6 * time.Hour
+)
+
+// Backoff returns how long to wait before retry number attempt (1 for the
+// first retry) of a push: exponential with full jitter, so a fleet of
+// failing pushes spreads out instead of stampeding a recovering provider.
+// The wait is uniformly random in [0, min(cap, base·2^(attempt-1))], never
+// shorter than retryAfter (the provider's Retry-After), which is itself
+// capped at six hours.
+func Backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	window := backoffCap
+	if attempt <= 30 {
+		if w := backoffBase << (attempt - 1); w < backoffCap {
+			window = w
+		}
+	}
+	wait := rand.N(window + 1)
+	retryAfter = min(retryAfter, retryAfterCap)
+	return max(wait, retryAfter)
+}

@@ -1,0 +1,72 @@
+package notify
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// Relay bounds.
+const (
+	relayBatch = 100
+	// maxRelays stops re-driving an entry that keeps failing; by then it has
+	// been dead-lettered several times and an operator must look.
+	maxRelays = 10
+)
+
+// relay copies outbox rows to the notification stream. Rows not processed
+// RedriveAfter after their last relay are relayed again, so entries lost
+// with Redis (even its whole data set) are delivered anyway.
+type relay struct {
+	d    Deps
+	keys keys
+}
+
+// relayOnce relays one batch and returns how many rows it relayed.
+func (r *relay) relayOnce(ctx context.Context) (int, error) {
+	now := r.d.Now()
+	var rows []models.OutboxEntry
+	err := r.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockRows(tx, r.d.DB.Dialect).Select("id", "attempts").
+			Where("processed_at IS NULL AND attempts < ? AND (relayed_at IS NULL OR relayed_at < ?)",
+				maxRelays, now.Add(-r.d.Settings.RedriveAfter).UTC()).
+			Order("id").Limit(relayBatch).Find(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		pipe := r.d.Redis.Pipeline()
+		for _, row := range rows {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.keys.stream, MaxLen: r.d.Settings.StreamMaxLen, Approx: true,
+				Values: map[string]any{"outbox_id": strconv.FormatInt(row.ID, 10)}})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		ids := make([]int64, 0, len(rows))
+		for _, row := range rows {
+			ids = append(ids, row.ID)
+		}
+		return tx.Model(&models.OutboxEntry{}).Where("id IN ?", ids).
+			Updates(map[string]any{"relayed_at": now.UTC(), "attempts": gorm.Expr("attempts + 1")}).Error
+	})
+	return len(rows), err
+}
+
+// backlog reports unprocessed outbox rows for the metrics.
+func (r *relay) backlog(ctx context.Context) {
+	var n int64
+	if r.d.DB.WithContext(ctx).Model(&models.OutboxEntry{}).Where("processed_at IS NULL").Count(&n).Error == nil {
+		r.d.Metrics.outboxBacklog.Set(float64(n))
+	}
+}
+
+// sinceRedrive is how long an idle relay waits before looking for rows to
+// re-drive.
+func (r *relay) sinceRedrive() time.Duration { return r.d.Settings.RedriveAfter / 2 }

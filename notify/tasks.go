@@ -1,0 +1,169 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// Tasks is the help-agent (帮代办) work the HTTP handlers drive: help
+// requests, the agent's task list, claiming and completing.
+type Tasks struct {
+	d     Deps
+	nudge func()
+}
+
+// NewTasks builds the task service; nudge (Pipeline.Nudge, may be nil)
+// wakes the relay after a task was written.
+func NewTasks(d Deps, nudge func()) (*Tasks, error) {
+	if err := d.withDefaults(); err != nil {
+		return nil, err
+	}
+	return &Tasks{d: d, nudge: nudge}, nil
+}
+
+// CreateHelpRequest opens a town-level help request for p, raised by the
+// enterprise user by, and pushes "新任务：XX项目申请帮代办" to the town agents
+// of p's region through the outbox, in the same transaction. The caller has
+// already checked that by may see p.
+func (s *Tasks) CreateHelpRequest(ctx context.Context, by models.User, p models.Project, topic, message string) (models.AgentTask, error) {
+	topic, message = strings.TrimSpace(topic), strings.TrimSpace(message)
+	var fe []models.FieldError
+	if n := utf8.RuneCountInString(topic); n < 1 || n > 200 {
+		fe = append(fe, models.FieldError{Field: "topic", Message: "must be 1 to 200 characters"})
+	}
+	if utf8.RuneCountInString(message) > 2000 {
+		fe = append(fe, models.FieldError{Field: "message", Message: "at most 2000 characters"})
+	}
+	if len(fe) > 0 {
+		return models.AgentTask{}, models.ValidationError(fe...)
+	}
+	now := s.d.Now().UTC()
+	escalate := now.Add(s.d.Settings.TaskEscalateAfter)
+	t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskHelpRequest, Level: models.LevelTown,
+		RegionCode: p.RegionCode, Status: models.TaskOpen, Title: "新任务：" + p.Name + "项目申请帮代办",
+		Topic: topic, Message: message, CreatedBy: &by.ID, EscalateAt: &escalate}
+	err := s.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return createTask(tx, &t, taskNote(p, t, now, nil))
+	})
+	if err != nil {
+		return models.AgentTask{}, unavailable(err)
+	}
+	if s.nudge != nil {
+		s.nudge()
+	}
+	return t, nil
+}
+
+// ListForAgent lists tasks for agent, newest first, after the cursor
+// afterID (0 for the first page). status "open" lists the open tasks of the
+// agent's level and region; "claimed" and "done" its own; "" both the open
+// ones and its own.
+func (s *Tasks) ListForAgent(ctx context.Context, agent models.User, status string, limit int, afterID int64) ([]models.AgentTask, error) {
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	q := s.d.DB.WithContext(ctx).Model(&models.AgentTask{})
+	open := s.d.DB.Where("status = ? AND level = ? AND region_code LIKE ?", models.TaskOpen, agent.AgentLevel, regionScope(agent.RegionCode)+"%")
+	switch status {
+	case models.TaskOpen:
+		q = q.Where(open)
+	case models.TaskClaimed, models.TaskDone:
+		q = q.Where("status = ? AND claimed_by = ?", status, agent.ID)
+	case "":
+		q = q.Where(open).Or("claimed_by = ?", agent.ID)
+	default:
+		return nil, models.ValidationError(models.FieldError{Field: "status", Message: "must be open, claimed or done"})
+	}
+	if agent.Role != models.RoleAgent || agent.RegionCode == "" {
+		return []models.AgentTask{}, nil
+	}
+	outer := s.d.DB.WithContext(ctx).Table("(?) AS t", q).Order("id DESC").Limit(limit)
+	if afterID > 0 {
+		outer = outer.Where("id < ?", afterID)
+	}
+	tasks := []models.AgentTask{}
+	if err := outer.Find(&tasks).Error; err != nil {
+		return nil, unavailable(err)
+	}
+	return tasks, nil
+}
+
+// Claim takes an open task the agent can see. It is one conditional UPDATE,
+// so of two agents racing exactly one wins; the other gets task_taken (409).
+// A task the agent cannot see is not_found; claiming one's own claimed task
+// again answers it unchanged.
+func (s *Tasks) Claim(ctx context.Context, agent models.User, taskID int64) (models.AgentTask, error) {
+	now := s.d.Now().UTC()
+	db := s.d.DB.WithContext(ctx)
+	res := db.Model(&models.AgentTask{}).
+		Where("id = ? AND status = ? AND level = ? AND region_code LIKE ?", taskID, models.TaskOpen, agent.AgentLevel, regionScope(agent.RegionCode)+"%").
+		Updates(map[string]any{"status": models.TaskClaimed, "claimed_by": agent.ID, "claimed_at": now, "escalate_at": nil, "updated_at": now})
+	if res.Error != nil {
+		return models.AgentTask{}, unavailable(res.Error)
+	}
+	t, err := s.visible(ctx, agent, taskID)
+	if err != nil {
+		return t, err
+	}
+	if res.RowsAffected == 1 || (t.ClaimedBy != nil && *t.ClaimedBy == agent.ID) {
+		return t, nil
+	}
+	return t, models.Errorf(models.CodeTaskTaken, "another agent holds this task")
+}
+
+// Complete marks the agent's claimed task done (done again is a no-op).
+func (s *Tasks) Complete(ctx context.Context, agent models.User, taskID int64) (models.AgentTask, error) {
+	now := s.d.Now().UTC()
+	res := s.d.DB.WithContext(ctx).Model(&models.AgentTask{}).
+		Where("id = ? AND status = ? AND claimed_by = ?", taskID, models.TaskClaimed, agent.ID).
+		Updates(map[string]any{"status": models.TaskDone, "done_at": now, "updated_at": now})
+	if res.Error != nil {
+		return models.AgentTask{}, unavailable(res.Error)
+	}
+	t, err := s.visible(ctx, agent, taskID)
+	if err != nil {
+		return t, err
+	}
+	switch {
+	case t.ClaimedBy != nil && *t.ClaimedBy == agent.ID:
+		return t, nil
+	case t.ClaimedBy != nil:
+		return t, models.Errorf(models.CodeTaskTaken, "another agent holds this task")
+	default:
+		return t, models.Errorf(models.CodeConflict, "claim the task before completing it")
+	}
+}
+
+// visible loads a task the agent may see: its own, or one of its level and
+// region.
+func (s *Tasks) visible(ctx context.Context, agent models.User, taskID int64) (models.AgentTask, error) {
+	var t models.AgentTask
+	err := s.d.DB.WithContext(ctx).Where("id = ?", taskID).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return models.AgentTask{}, models.ErrNotFound
+	}
+	if err != nil {
+		return models.AgentTask{}, unavailable(err)
+	}
+	own := t.ClaimedBy != nil && *t.ClaimedBy == agent.ID
+	if agent.Role != models.RoleAgent || (!own && (t.Level != agent.AgentLevel || !regionCovers(agent.RegionCode, t.RegionCode))) {
+		return models.AgentTask{}, models.ErrNotFound
+	}
+	return t, nil
+}
+
+// unavailable wraps a database failure as the retryable 503 of the contract;
+// domain errors pass through.
+func unavailable(err error) error {
+	var me *models.Error
+	if err == nil || errors.As(err, &me) {
+		return err
+	}
+	return &models.Error{Code: models.CodeUnavailable, Message: "the database is unavailable; retry", RetryAfter: 2, Err: err}
+}

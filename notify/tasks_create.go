@@ -1,0 +1,41 @@
+package notify
+
+import (
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// createTask inserts t (idempotently when it has a DedupKey) and, when n is
+// not nil and the task is new, the outbox work that pushes it, in tx.
+func createTask(tx *gorm.DB, t *models.AgentTask, n *note) error {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 || n == nil {
+		return nil
+	}
+	return pushTask(tx, *t, *n)
+}
+
+// pushTask writes the outbox work telling agents about t at its current
+// level; the (task, level) pair keeps an escalation's push unique.
+func pushTask(tx *gorm.DB, t models.AgentTask, n note) error {
+	n.TaskID = t.ID
+	n.TaskLevel = t.Level
+	n.ChangeID = fmt.Sprintf("task:%d:%s", t.ID, t.Level)
+	return writeOutbox(tx, n.ChangeID, outboxTask, n)
+}
+
+// taskNote is the notice of a task; recipients nil means the agents of the
+// task's level covering its region.
+func taskNote(p models.Project, t models.AgentTask, now time.Time, recipients []int64) *note {
+	return &note{Kind: noteTask, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
+		Category: CategoryAgentTask, TaskKind: t.Kind, TaskLevel: t.Level, Region: t.RegionCode,
+		Recipients: recipients}
+}

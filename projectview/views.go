@@ -1,0 +1,293 @@
+// Package projectview builds the read views of a project — progress, guide,
+// next steps and the list summary — from the database and the domain rules,
+// and caches them in Redis. Views are written through whenever the project
+// changes (the notify intake calls Refresh before answering 202) and rebuilt
+// on a miss, once per key however many requests ask at the same time. When
+// Redis is down, views are built from the database directly.
+package projectview
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+	"gorm.io/gorm"
+
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+// Kind names one cached view.
+type Kind string
+
+// The views of a project.
+const (
+	Progress  Kind = "progress"
+	Guide     Kind = "guide"
+	NextSteps Kind = "next"
+	Summary   Kind = "summary"
+)
+
+// cacheTTL bounds how long an untouched project's views stay in Redis.
+const cacheTTL = 48 * time.Hour
+
+// View is one view of a project with what a reader needs to authorize and
+// to answer conditional requests.
+type View struct {
+	ProjectID  string
+	Version    int64
+	Day        string // the Asia/Shanghai date the view was computed for
+	Enterprise string
+	AgentIDs   []int64
+	Body       []byte
+}
+
+// ETag is the strong validator of the view: the project's version and the
+// day (deadlines count down daily even when nothing changes).
+func (v View) ETag() string { return ETag(v.Version, v.Day) }
+
+// ETag formats a view validator.
+func ETag(version int64, day string) string {
+	return `"` + strconv.FormatInt(version, 10) + "." + strings.ReplaceAll(day, "-", "") + `"`
+}
+
+// SummaryView is the list entry of a project (GET /v1/projects).
+type SummaryView struct {
+	ID            string         `json:"id"`
+	Name          string         `json:"name"`
+	Type          string         `json:"type"`
+	Stage         string         `json:"stage"`
+	Percent       int            `json:"percent"`
+	DueOn         *workdays.Date `json:"due_on"`
+	Overdue       bool           `json:"overdue"`
+	NextStepCount int            `json:"next_step_count"`
+	UnreadCount   int64          `json:"unread_count"`
+}
+
+// Views builds and caches project views.
+type Views struct {
+	db     *store.DB
+	rdb    redis.UniversalClient
+	prefix string
+	cat    *models.Catalog
+	cal    *workdays.Calendar
+	now    func() time.Time
+	log    *slog.Logger
+	group  singleflight.Group
+}
+
+// New returns a Views. now is the clock (nil: time.Now).
+func New(db *store.DB, rdb redis.UniversalClient, prefix string, cat *models.Catalog, cal *workdays.Calendar, now func() time.Time, log *slog.Logger) *Views {
+	if now == nil {
+		now = time.Now
+	}
+	return &Views{db: db, rdb: rdb, prefix: prefix, cat: cat, cal: cal, now: now, log: log}
+}
+
+// Catalog returns the approval catalog the views are built from.
+func (v *Views) Catalog() *models.Catalog { return v.cat }
+
+func (v *Views) key(projectID string) string { return v.prefix + "{pv:" + projectID + "}" }
+
+func (v *Views) today() string { return workdays.DateOf(v.now()).String() }
+
+// Get returns one view of a project, from the cache when it is current.
+// A project that does not exist answers models.ErrNotFound.
+func (v *Views) Get(ctx context.Context, projectID string, kind Kind) (View, error) {
+	day := v.today()
+	vals, err := v.rdb.HMGet(ctx, v.key(projectID), "v", "day", "ent", "agents", string(kind)).Result()
+	if err == nil {
+		if view, ok := decodeCached(projectID, vals); ok && view.Day == day {
+			return view, nil
+		}
+	} else {
+		v.log.WarnContext(ctx, "project view cache unavailable; reading the database", "err", err)
+	}
+	all, err := v.rebuild(ctx, projectID, err == nil)
+	if err != nil {
+		return View{}, err
+	}
+	return all.view(kind), nil
+}
+
+// Peek returns the version, day and owners of a project's cached views
+// without building anything, or ok=false when the cache has none for today.
+// A conditional request can be answered 304 from it.
+func (v *Views) Peek(ctx context.Context, projectID string) (View, bool) {
+	vals, err := v.rdb.HMGet(ctx, v.key(projectID), "v", "day", "ent", "agents").Result()
+	if err != nil {
+		return View{}, false
+	}
+	vals = append(vals, "")
+	view, ok := decodeCached(projectID, vals)
+	return view, ok && view.Day == v.today()
+}
+
+func decodeCached(projectID string, vals []any) (View, bool) {
+	s := make([]string, len(vals))
+	for i, x := range vals {
+		str, ok := x.(string)
+		if !ok {
+			return View{}, false
+		}
+		s[i] = str
+	}
+	ver, err := strconv.ParseInt(s[0], 10, 64)
+	if err != nil {
+		return View{}, false
+	}
+	view := View{ProjectID: projectID, Version: ver, Day: s[1], Enterprise: s[2], Body: []byte(s[4])}
+	view.AgentIDs = parseIDs(s[3])
+	return view, true
+}
+
+func parseIDs(s string) []int64 {
+	var out []int64
+	for _, f := range strings.Split(s, ",") {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Refresh rebuilds a project's views from the database and writes them to
+// the cache. The notify intake calls it after committing a change and before
+// answering 202, so no reader sees the old state afterwards. If the cache
+// cannot be written the entry is deleted instead, and the error returned.
+func (v *Views) Refresh(ctx context.Context, projectID string) error {
+	_, err := v.rebuild(ctx, projectID, true)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		if derr := v.rdb.Del(ctx, v.key(projectID)).Err(); derr != nil {
+			return fmt.Errorf("projectview: refresh %s failed (%v) and the stale entry could not be dropped: %w", projectID, err, derr)
+		}
+	}
+	return err
+}
+
+// built is every view of one project at one version.
+type built struct {
+	projectID  string
+	version    int64
+	day        string
+	enterprise string
+	agents     []int64
+	bodies     map[Kind][]byte
+}
+
+func (b built) view(kind Kind) View {
+	return View{ProjectID: b.projectID, Version: b.version, Day: b.day, Enterprise: b.enterprise, AgentIDs: b.agents, Body: b.bodies[kind]}
+}
+
+// rebuild builds every view once per project at a time (singleflight) and,
+// when write is set, stores them unless the cache already holds a newer
+// version.
+func (v *Views) rebuild(ctx context.Context, projectID string, write bool) (built, error) {
+	res, err, _ := v.group.Do(projectID, func() (any, error) {
+		b, err := v.build(ctx, projectID)
+		if err != nil {
+			return built{}, err
+		}
+		if write {
+			if err := v.store(ctx, b); err != nil {
+				v.log.WarnContext(ctx, "project view cache write failed", "project_id", projectID, "err", err)
+			}
+		}
+		return b, nil
+	})
+	if err != nil {
+		return built{}, err
+	}
+	return res.(built), nil
+}
+
+// storeScript replaces the cached views unless the cache holds a newer
+// version, so a slow rebuild can never overwrite a fresher write-through.
+var storeScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'v')
+if cur and tonumber(cur) > tonumber(ARGV[3]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1`)
+
+func (v *Views) store(ctx context.Context, b built) error {
+	ids := make([]string, len(b.agents))
+	for i, id := range b.agents {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	// ARGV: ttl, then the hash's field/value pairs, the version first.
+	args := []any{int(cacheTTL.Seconds()), "v", b.version, "day", b.day, "ent", b.enterprise, "agents", strings.Join(ids, ",")}
+	for k, body := range b.bodies {
+		args = append(args, string(k), body)
+	}
+	return storeScript.Run(ctx, v.rdb, []string{v.key(b.projectID)}, args...).Err()
+}
+
+func (v *Views) build(ctx context.Context, projectID string) (built, error) {
+	db := v.db.WithContext(ctx)
+	var p models.Project
+	if err := db.Take(&p, "id = ?", projectID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return built{}, models.ErrNotFound
+		}
+		return built{}, unavailable(err)
+	}
+	var states []models.ItemState
+	if err := db.Where("project_id = ?", projectID).Find(&states).Error; err != nil {
+		return built{}, unavailable(err)
+	}
+	var agents []int64
+	if err := db.Model(&models.ProjectAgent{}).Where("project_id = ?", projectID).Order("user_id").Pluck("user_id", &agents).Error; err != nil {
+		return built{}, unavailable(err)
+	}
+	today := workdays.DateOf(v.now())
+	facts := models.FactsOf(&p)
+	statuses := make(map[string]string, len(states))
+	in := models.ProgressInput{ProjectID: p.ID, Version: p.Version, Facts: facts, StartedOn: dateOf(p.StartedOn)}
+	for _, s := range states {
+		statuses[s.ItemCode] = s.Status
+		in.Items = append(in.Items, models.ItemProgressInput{
+			Code: s.ItemCode, Status: s.Status, AcceptedOn: dateOf(s.AcceptedOn), DecidedOn: dateOf(s.DecidedOn),
+			CorrectionSince: dateOf(s.CorrectionSince), CorrectionWorkingDays: s.CorrectionWorkingDays,
+		})
+	}
+	slices.SortFunc(in.Items, func(a, b models.ItemProgressInput) int { return strings.Compare(a.Code, b.Code) })
+	progress := models.BuildProgress(v.cat, v.cal, in, today)
+	next := v.cat.NextSteps(facts, statuses)
+	guide := v.cat.Guide(facts, statuses)
+	summary := SummaryView{
+		ID: p.ID, Name: p.Name, Type: p.Type, Stage: progress.Stage, Percent: progress.Percent,
+		DueOn: progress.Overall.DueOn, Overdue: progress.Overall.Overdue, NextStepCount: len(next),
+	}
+	b := built{projectID: p.ID, version: p.Version, day: today.String(), enterprise: p.EnterpriseCode, agents: agents, bodies: map[Kind][]byte{}}
+	for kind, val := range map[Kind]any{Progress: progress, Guide: guide, NextSteps: map[string]any{"items": next}, Summary: summary} {
+		body, err := json.Marshal(val)
+		if err != nil {
+			return built{}, err
+		}
+		b.bodies[kind] = body
+	}
+	return b, nil
+}
+
+func dateOf(t *time.Time) *workdays.Date {
+	if t == nil {
+		return nil
+	}
+	d := workdays.DateOf(*t)
+	return &d
+}
+
+func unavailable(err error) error {
+	return &models.Error{Code: models.CodeUnavailable, Message: "the database is unavailable; retry shortly", RetryAfter: 2, Err: err}
+}
