@@ -57,7 +57,9 @@ func jsonShapeError(err error) error {
 // fieldErrors collects validation failures of one input.
 type fieldErrors []models.FieldError
 
-func (f *fieldErrors) add(field, msg string) { *f = append(*f, models.FieldError{Field: field, Message: msg}) }
+func (f *fieldErrors) add(field, msg string) {
+	*f = append(*f, models.FieldError{Field: field, Message: msg})
+}
 
 func (f fieldErrors) err() error {
 	if len(f) == 0 {
