@@ -1,0 +1,233 @@
+package bff_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/weifang/kaigong-zsb/api-docs"
+	"github.com/weifang/kaigong-zsb/app"
+	"github.com/weifang/kaigong-zsb/config"
+	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/testenv"
+)
+
+const demoPassword = "demo12345"
+
+var (
+	validatorOnce sync.Once
+	validator     *apidocs.Validator
+	validatorErr  error
+)
+
+// env is one running BFF, wired exactly as in production (app.Open), on a
+// loopback port with its own schema, key prefix and data directory.
+type env struct {
+	t    *testing.T
+	app  *app.App
+	base string
+	http *http.Client
+}
+
+// start boots the real wiring against the test's PostgreSQL schema and Redis
+// prefix, with the demo data and the built-in FCM sink.
+func start(t *testing.T, overrides map[string]string) *env {
+	t.Helper()
+	validatorOnce.Do(func() { validator, validatorErr = apidocs.NewValidator() })
+	if validatorErr != nil {
+		t.Fatal(validatorErr)
+	}
+	vars := map[string]string{
+		"BFF_ADDR":          "127.0.0.1:0",
+		"BFF_DATA_DIR":      t.TempDir(),
+		"DATABASE_URL":      testenv.DatabaseURL(t),
+		"REDIS_URL":         testenv.RedisURL(t),
+		"BFF_REDIS_PREFIX":  "test:" + testenv.RandomSuffix() + ":",
+		"BFF_DIGEST_WINDOW": "0s",
+		"BFF_ACCESS_LOG":    "false",
+	}
+	for k, v := range overrides {
+		vars[k] = v
+	}
+	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.Open(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		_ = a.Close()
+		flushPrefix(t, cfg.RedisURL, cfg.RedisPrefix)
+	})
+	return &env{t: t, app: a, base: "http://" + a.Addr(), http: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// flushPrefix drops every key the instance wrote under its prefix, so the
+// shared Redis is left as it was found.
+func flushPrefix(t *testing.T, url, prefix string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("flush: %v", err)
+		return
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+}
+
+// resp is a received answer.
+type resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (r resp) problemCode(t *testing.T) string {
+	t.Helper()
+	var p struct {
+		Code string `json:"code"`
+	}
+	r.json(t, &p)
+	return p.Code
+}
+
+// do sends one request and validates the exchange against the OpenAPI
+// contract; a response the contract does not allow fails the test.
+func (e *env) do(method, path, token string, body any, headers ...string) resp {
+	e.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		raw = b
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, e.base+path, bytes.NewReader(raw))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	vreq, _ := http.NewRequest(method, e.base+path, bytes.NewReader(raw))
+	vreq.Header = req.Header.Clone()
+	if err := validator.Validate(vreq, raw, res.StatusCode, res.Header, out); err != nil {
+		e.t.Errorf("contract violation: %v\nbody: %s", err, truncate(out))
+	}
+	return resp{Status: res.StatusCode, Header: res.Header, Body: out}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 600 {
+		return string(b[:600]) + "…"
+	}
+	return string(b)
+}
+
+func (e *env) expect(r resp, status int) resp {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, status, truncate(r.Body))
+	}
+	return r
+}
+
+type tokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	User         struct {
+		ID       int64  `json:"id"`
+		Username string `json:"username"`
+		Role     string `json:"role"`
+	} `json:"user"`
+}
+
+func (e *env) login(username string) tokenPair {
+	e.t.Helper()
+	var p tokenPair
+	e.expect(e.do("POST", "/v1/auth/login", "", map[string]string{"username": username, "password": demoPassword}), 200).json(e.t, &p)
+	return p
+}
+
+// event is an upstream webhook body.
+type event map[string]any
+
+// send signs and posts an upstream event as the approval system does.
+func (e *env) send(ev event) resp {
+	e.t.Helper()
+	body, err := json.Marshal(ev)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ts, sig := notify.SignEvent(config.DevWebhookSecret, time.Now(), body)
+	return e.do("POST", "/v1/upstream/events", "", body, "X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig)
+}
+
+// eventually polls cond until it holds or the deadline passes; async work
+// (the push pipeline) is observed, never timed.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
