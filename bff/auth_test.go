@@ -80,11 +80,11 @@ func TestBadTokens(t *testing.T) {
 	parts := strings.Split(good.AccessToken, ".")
 	tampered := parts[0] + "." + parts[1] + "x." + parts[2]
 	for name, tok := range map[string]string{
-		"garbage":          "not-a-token",
+		"garbage":           "not-a-token",
 		"refresh as access": good.RefreshToken,
-		"tampered":         tampered,
-		"many dots":        strings.Repeat(".", 10000),
-		"alg none":         "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0." + parts[1] + ".",
+		"tampered":          tampered,
+		"many dots":         strings.Repeat(".", 10000),
+		"alg none":          "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0." + parts[1] + ".",
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := e.expect(e.do("GET", "/v1/me", tok, nil), 401)

@@ -81,7 +81,9 @@ func TestPushPreferences(t *testing.T) {
 		return m
 	}
 	for name, body := range map[string]map[string]any{
-		"bad time":          clone(func(m map[string]any) { m["quiet_hours"] = map[string]any{"enabled": true, "start": "25:00", "end": "06:00"} }),
+		"bad time": clone(func(m map[string]any) {
+			m["quiet_hours"] = map[string]any{"enabled": true, "start": "25:00", "end": "06:00"}
+		}),
 		"bad zone":          clone(func(m map[string]any) { m["timezone"] = "Mars/Olympus" }),
 		"bad locale":        clone(func(m map[string]any) { m["locale"] = "fr" }),
 		"someone's project": clone(func(m map[string]any) { m["muted_projects"] = []string{"WF-OTHER-1"} }),

@@ -168,16 +168,22 @@ func TestUpstreamEventRejections(t *testing.T) {
 		status int
 		code   string
 	}{
-		"forged":             {func() resp { return post(good, ts, wrongSig) }, 401, "signature_invalid"},
-		"no signature":       {func() resp { return post(good, ts, "") }, 401, "signature_invalid"},
-		"tampered body":      {func() resp { return post([]byte(strings.Replace(string(good), "accepted", "approved", 1)), ts, sig) }, 401, "signature_invalid"},
-		"replayed too late":  {func() resp { return post(good, oldTS, oldSig) }, 401, "timestamp_out_of_range"},
-		"malformed":          {func() resp { return signed([]byte(`{"event_id":`)) }, 400, "malformed_json"},
-		"unknown type":       {func() resp { b, _ := json.Marshal(event{"event_id": "x1", "type": "project.deleted", "occurred_at": now.Format(time.RFC3339), "project_id": "WF-DEMO-CIVIL", "sequence": 9}); return signed(b) }, 422, "unknown_event_type"},
-		"unknown project":    {func() resp { b, _ := json.Marshal(itemEvent("WF-NOPE", 1, "LX-01", "accepted")); return signed(b) }, 422, "unknown_project"},
-		"unknown item":       {func() resp { b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "ZZ-99", "accepted")); return signed(b) }, 422, "unknown_item"},
-		"bad status":         {func() resp { b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "LX-01", "lost")); return signed(b) }, 422, "validation_failed"},
-		"two megabytes":      {func() resp { return signed([]byte(`{"event_id":"` + strings.Repeat("x", 2<<20) + `"}`)) }, 413, "payload_too_large"},
+		"forged":            {func() resp { return post(good, ts, wrongSig) }, 401, "signature_invalid"},
+		"no signature":      {func() resp { return post(good, ts, "") }, 401, "signature_invalid"},
+		"tampered body":     {func() resp { return post([]byte(strings.Replace(string(good), "accepted", "approved", 1)), ts, sig) }, 401, "signature_invalid"},
+		"replayed too late": {func() resp { return post(good, oldTS, oldSig) }, 401, "timestamp_out_of_range"},
+		"malformed":         {func() resp { return signed([]byte(`{"event_id":`)) }, 400, "malformed_json"},
+		"unknown type": {func() resp {
+			b, _ := json.Marshal(event{"event_id": "x1", "type": "project.deleted", "occurred_at": now.Format(time.RFC3339), "project_id": "WF-DEMO-CIVIL", "sequence": 9})
+			return signed(b)
+		}, 422, "unknown_event_type"},
+		"unknown project": {func() resp { b, _ := json.Marshal(itemEvent("WF-NOPE", 1, "LX-01", "accepted")); return signed(b) }, 422, "unknown_project"},
+		"unknown item": {func() resp {
+			b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "ZZ-99", "accepted"))
+			return signed(b)
+		}, 422, "unknown_item"},
+		"bad status":    {func() resp { b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "LX-01", "lost")); return signed(b) }, 422, "validation_failed"},
+		"two megabytes": {func() resp { return signed([]byte(`{"event_id":"` + strings.Repeat("x", 2<<20) + `"}`)) }, 413, "payload_too_large"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := tc.r()
