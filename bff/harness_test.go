@@ -151,6 +151,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) resp {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	record(method, path)
 	res, err := e.http.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)

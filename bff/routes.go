@@ -1,6 +1,10 @@
 package bff
 
-import "github.com/weifang/kaigong-zsb/projectview"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weifang/kaigong-zsb/projectview"
+)
 
 // routes is the whole HTTP surface; api-docs/openapi.yaml describes exactly
 // these routes and a test keeps the two in step.
@@ -19,7 +23,10 @@ func (s *Server) routes() {
 	v1.Post("/auth/refresh", s.refresh)
 	v1.Post("/upstream/events", s.upstreamEvent)
 
-	u := v1.Group("", s.authenticate)
+	// Every other /v1 route needs an access token. authenticate is listed on
+	// each route rather than on a group so that metrics and logs name the
+	// route even when authentication fails, and unknown paths answer 404.
+	u := userRoutes{v1, s.authenticate}
 	u.Post("/auth/logout", s.logout)
 	u.Get("/me", s.me)
 	u.Put("/me/devices/:installation_id", s.putDevice)
@@ -42,3 +49,14 @@ func (s *Server) routes() {
 	u.Post("/agent/tasks/:task_id/claim", s.taskAction(true))
 	u.Post("/agent/tasks/:task_id/complete", s.taskAction(false))
 }
+
+// userRoutes registers routes behind authentication.
+type userRoutes struct {
+	r    fiber.Router
+	auth fiber.Handler
+}
+
+func (u userRoutes) Get(path string, h fiber.Handler)    { u.r.Get(path, u.auth, h) }
+func (u userRoutes) Post(path string, h fiber.Handler)   { u.r.Post(path, u.auth, h) }
+func (u userRoutes) Put(path string, h fiber.Handler)    { u.r.Put(path, u.auth, h) }
+func (u userRoutes) Delete(path string, h fiber.Handler) { u.r.Delete(path, u.auth, h) }
