@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -83,6 +84,7 @@ type Views struct {
 	now    func() time.Time
 	log    *slog.Logger
 	group  singleflight.Group
+	builds atomic.Int64 // database rebuilds, for tests and metrics
 }
 
 // New returns a Views. now is the clock (nil: time.Now).
@@ -234,6 +236,7 @@ func (v *Views) store(ctx context.Context, b built) error {
 }
 
 func (v *Views) build(ctx context.Context, projectID string) (built, error) {
+	v.builds.Add(1)
 	db := v.db.WithContext(ctx)
 	var p models.Project
 	if err := db.Take(&p, "id = ?", projectID).Error; err != nil {

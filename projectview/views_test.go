@@ -1,0 +1,131 @@
+package projectview
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/testenv"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
+
+func setup(t *testing.T) (*Views, *store.DB, redis.UniversalClient) {
+	t.Helper()
+	db := testenv.DB(t)
+	rdb, prefix := testenv.Redis(t)
+	cal, err := workdays.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 11, 24, 10, 0, 0, 0, workdays.Location) }
+	v := New(db, rdb, prefix, models.DefaultCatalog(), cal, now, slog.New(slog.DiscardHandler))
+	started := time.Date(2026, 11, 2, 0, 0, 0, 0, workdays.Location)
+	p := models.Project{ID: "WF-T-1", Name: "t", Type: models.ProjectCivil, EnterpriseCode: "91370700MA3DEMO001", RegionCode: "370702", Version: 1, StartedOn: &started}
+	if err := db.Create(&p).Error; err != nil {
+		t.Fatal(err)
+	}
+	return v, db, rdb
+}
+
+func version(t *testing.T, view View) int64 {
+	t.Helper()
+	var p struct {
+		Version int64 `json:"version"`
+	}
+	if err := json.Unmarshal(view.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Version
+}
+
+func TestMissBuildsOnceThenServesFromCache(t *testing.T) {
+	v, _, _ := setup(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v.Get(ctx, "WF-T-1", Progress); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := v.builds.Load(); n != 1 {
+		t.Fatalf("%d concurrent misses made %d rebuilds, want 1", 20, n)
+	}
+	view, err := v.Get(ctx, "WF-T-1", Progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.builds.Load() != 1 || view.Enterprise != "91370700MA3DEMO001" || version(t, view) != 1 {
+		t.Fatalf("cached read rebuilt or wrong: builds=%d view=%+v", v.builds.Load(), view)
+	}
+	peek, ok := v.Peek(ctx, "WF-T-1")
+	if !ok || peek.ETag() != `"1.20261124"` {
+		t.Fatalf("peek %+v %v", peek, ok)
+	}
+}
+
+func TestRefreshWritesThroughAndNeverGoesBack(t *testing.T) {
+	v, db, _ := setup(t)
+	ctx := context.Background()
+	if _, err := v.Get(ctx, "WF-T-1", Summary); err != nil {
+		t.Fatal(err)
+	}
+	// A change: version 2 with an accepted item; the write-through makes the
+	// next read see it without a miss.
+	if err := db.Model(&models.Project{}).Where("id = ?", "WF-T-1").Update("version", 2).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Refresh(ctx, "WF-T-1"); err != nil {
+		t.Fatal(err)
+	}
+	builds := v.builds.Load()
+	view, err := v.Get(ctx, "WF-T-1", Progress)
+	if err != nil || version(t, view) != 2 || v.builds.Load() != builds {
+		t.Fatalf("after refresh: v=%d err=%v builds %d→%d", version(t, view), err, builds, v.builds.Load())
+	}
+	// A slow rebuild that read version 1 must not overwrite version 2.
+	old := built{projectID: "WF-T-1", version: 1, day: "2026-11-24", bodies: map[Kind][]byte{Progress: []byte(`{"version":1}`)}}
+	if err := v.store(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if view, _ := v.Get(ctx, "WF-T-1", Progress); version(t, view) != 2 {
+		t.Fatalf("an older build replaced the newer view: version %d", version(t, view))
+	}
+}
+
+func TestUnknownProjectAndRedisDown(t *testing.T) {
+	v, db, _ := setup(t)
+	ctx := context.Background()
+	if _, err := v.Get(ctx, "WF-NOPE", Progress); models.ErrorCode(err) != models.CodeNotFound {
+		t.Fatalf("unknown project: %v", err)
+	}
+	// With Redis unreachable, reads still answer from the database.
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer down.Close()
+	cal, _ := workdays.New(nil)
+	dv := New(db, down, "x:", models.DefaultCatalog(), cal, nil, slog.New(slog.DiscardHandler))
+	view, err := dv.Get(ctx, "WF-T-1", NextSteps)
+	if err != nil || len(view.Body) == 0 {
+		t.Fatalf("read with Redis down: %v", err)
+	}
+	if _, ok := dv.Peek(ctx, "WF-T-1"); ok {
+		t.Fatal("peek succeeded without Redis")
+	}
+}
+
+func TestETagMovesWithTheDay(t *testing.T) {
+	if ETag(7, "2026-11-24") == ETag(7, "2026-11-25") || ETag(7, "2026-11-24") == ETag(8, "2026-11-24") {
+		t.Fatal("ETag must change with the version and with the day")
+	}
+}
