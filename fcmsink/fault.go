@@ -33,6 +33,7 @@ type Fault struct {
 
 // FaultState is a fault as currently in force.
 type FaultState struct {
+	// ID identifies the fault in listings.
 	ID int64
 	Fault
 	// Answered counts the sends this fault has failed so far.

@@ -64,9 +64,9 @@ func faultStatus(code string) int {
 	return shape.httpStatus
 }
 
-// FieldViolation names a malformed field of a send request, as in
+// fieldViolation names a malformed field of a send request, as in
 // google.rpc.BadRequest.
-type FieldViolation struct {
+type fieldViolation struct {
 	Field       string `json:"field"`
 	Description string `json:"description"`
 }
@@ -74,7 +74,7 @@ type FieldViolation struct {
 type errorDetail struct {
 	Type            string           `json:"@type"`
 	ErrorCode       string           `json:"errorCode,omitempty"`
-	FieldViolations []FieldViolation `json:"fieldViolations,omitempty"`
+	FieldViolations []fieldViolation `json:"fieldViolations,omitempty"`
 }
 
 type errorBody struct {
@@ -88,7 +88,7 @@ type errorBody struct {
 
 // writeFCMError answers an FCM-style error. retryAfter, when positive, is sent
 // as a Retry-After header in whole seconds (rounded up).
-func writeFCMError(w http.ResponseWriter, code string, retryAfter time.Duration, violations []FieldViolation) {
+func writeFCMError(w http.ResponseWriter, code string, retryAfter time.Duration, violations []fieldViolation) {
 	shape, ok := shapeOf(code)
 	if !ok {
 		shape = errorShape{http.StatusInternalServerError, "INTERNAL", "Internal error encountered."}

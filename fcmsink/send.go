@@ -27,7 +27,7 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 	project := r.PathValue("project")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	if err != nil {
-		writeFCMError(w, CodeInvalidArgument, 0, []FieldViolation{{Field: "", Description: "request body too large or unreadable"}})
+		writeFCMError(w, CodeInvalidArgument, 0, []fieldViolation{{Field: "", Description: "request body too large or unreadable"}})
 		return
 	}
 	var req sendRequest
@@ -68,12 +68,12 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 	var (
 		faultID        int64
 		retryAfter     time.Duration
-		faultViolation []FieldViolation
+		faultViolation []fieldViolation
 	)
 	if fault != nil {
 		faultID, retryAfter = fault.ID, fault.RetryAfter
 		if fault.Field != "" {
-			faultViolation = []FieldViolation{{Field: fault.Field, Description: "Invalid value"}}
+			faultViolation = []fieldViolation{{Field: fault.Field, Description: "Invalid value"}}
 		}
 	}
 	s.mu.Unlock()
@@ -94,17 +94,17 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 
 // checkRequest decodes a send request and lists what FCM would reject:
 // unparsable JSON, no message, not exactly one target, non-string data.
-func checkRequest(body []byte, req *sendRequest, target *messageTarget) []FieldViolation {
+func checkRequest(body []byte, req *sendRequest, target *messageTarget) []fieldViolation {
 	if err := json.Unmarshal(body, req); err != nil {
-		return []FieldViolation{{Field: "", Description: "Invalid JSON payload received."}}
+		return []fieldViolation{{Field: "", Description: "Invalid JSON payload received."}}
 	}
 	if len(req.Message) == 0 || string(req.Message) == "null" {
-		return []FieldViolation{{Field: "message", Description: "message is required"}}
+		return []fieldViolation{{Field: "message", Description: "message is required"}}
 	}
 	if err := json.Unmarshal(req.Message, target); err != nil {
-		return []FieldViolation{{Field: "message", Description: "Invalid JSON payload received."}}
+		return []fieldViolation{{Field: "message", Description: "Invalid JSON payload received."}}
 	}
-	var out []FieldViolation
+	var out []fieldViolation
 	targets := 0
 	for _, t := range []string{target.Token, target.Topic, target.Condition} {
 		if t != "" {
@@ -112,7 +112,7 @@ func checkRequest(body []byte, req *sendRequest, target *messageTarget) []FieldV
 		}
 	}
 	if targets != 1 {
-		out = append(out, FieldViolation{Field: "message", Description: "exactly one of token, topic or condition is required"})
+		out = append(out, fieldViolation{Field: "message", Description: "exactly one of token, topic or condition is required"})
 	}
 	keys := make([]string, 0, len(target.Data))
 	for k := range target.Data {
@@ -122,7 +122,7 @@ func checkRequest(body []byte, req *sendRequest, target *messageTarget) []FieldV
 	for _, k := range keys {
 		var str string
 		if json.Unmarshal(target.Data[k], &str) != nil {
-			out = append(out, FieldViolation{Field: "message.data[" + k + "].value", Description: "data values must be strings"})
+			out = append(out, fieldViolation{Field: "message.data[" + k + "].value", Description: "data values must be strings"})
 		}
 	}
 	return out
