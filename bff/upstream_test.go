@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/fcmsink"
+	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/notify"
 )
 
@@ -151,6 +152,11 @@ func TestUpstreamEventToInboxAndPush(t *testing.T) {
 		return nil
 	}
 	eventually(t, "the push at the sink", func() bool { return pushFor() != nil })
+	for _, m := range e.app.Sink.Delivered() {
+		if err := mobilecontract.ValidatePushMessage(m.Message); err != nil {
+			t.Errorf("push breaks mobile-contract/push-message.schema.json: %v\n%s", err, m.Message)
+		}
+	}
 	if data := pushFor(); data["notification_id"] == "" || data["unread_count"] == "" || !strings.HasPrefix(data["route"], "zsb://projects/WF-DEMO-CIVIL/") {
 		t.Fatalf("push data %v", data)
 	}
