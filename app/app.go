@@ -128,7 +128,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	nd := notify.Deps{
-		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: approvals{cat},
+		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: notify.CatalogApprovals{Catalog: cat, Calendar: cal},
 		Calendar: cal, Sender: sender, Metrics: metrics, Log: log,
 		Settings: notify.Settings{
 			WebhookSecrets: cfg.UpstreamWebhookSecrets, DigestWindow: cfg.DigestWindow,

@@ -85,7 +85,7 @@ func TestOpsRoutes(t *testing.T) {
 	}
 	e.expect(e.do("GET", "/v1/me", "", nil), 401) // something for the counters
 	m := e.expect(e.do("GET", "/metrics", "", nil), 200)
-	if !strings.Contains(string(m.Body), `bff_http_requests_total{method="GET",route="/v1/me",status="401"}`) {
+	if !strings.Contains(string(m.Body), `zsb_http_requests_total{method="GET",route="/v1/me",status="401"}`) {
 		t.Fatalf("metrics lack the request counter by route and status")
 	}
 	if !strings.Contains(string(e.expect(e.do("GET", "/openapi.yaml", "", nil), 200).Body), "openapi: 3.0") {

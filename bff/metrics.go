@@ -17,11 +17,11 @@ type httpMetrics struct {
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bff_http_requests_total",
+			Name: "zsb_http_requests_total",
 			Help: "HTTP requests by method, route pattern and status.",
 		}, []string{"method", "route", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "bff_http_request_duration_seconds",
+			Name:    "zsb_http_request_duration_seconds",
 			Help:    "HTTP request latency by method, route pattern and status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"method", "route", "status"}),

@@ -1,6 +1,9 @@
 package notify
 
-import "github.com/weifang/kaigong-zsb/models"
+import (
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/workdays"
+)
 
 // Approvals is what the pipeline reads from the approval catalog: whether an
 // item exists, its names, the next steps a change unlocks and the time
@@ -21,6 +24,26 @@ type Approvals interface {
 	// ProjectLimit is p's main-flow time limit in working days (35 civil,
 	// 25 industrial), 0 when none applies.
 	ProjectLimit(p models.Project) int
+}
+
+// deadliner is what an Approvals offers when it computes running clocks
+// itself, exactly as the progress screen shows them (CatalogApprovals does,
+// through models.BuildProgress). Without it the scheduler computes them
+// from ItemLimit and ProjectLimit.
+type deadliner interface {
+	// Deadlines lists p's running clocks as of today: each item the
+	// administration still owes an answer on, and the main flow while any
+	// is.
+	Deadlines(p models.Project, states []models.ItemState, today workdays.Date) []Deadline
+}
+
+// Deadline is one running clock of a project: an item's, or the main
+// flow's when ItemCode is empty.
+type Deadline struct {
+	ItemCode        string
+	DueOn           workdays.Date
+	WorkingDaysLeft int // negative once overdue
+	Overdue         bool
 }
 
 // Step is one next step of a project as snapshotted into notification work,

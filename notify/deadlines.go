@@ -57,52 +57,29 @@ func (s *deadlines) scanOnce(ctx context.Context) (int, error) {
 	}
 }
 
-// dueItem is one running clock of a project.
-type dueItem struct {
-	code string // "" for the project's main-flow clock
-	due  workdays.Date
-}
-
 func (s *deadlines) project(ctx context.Context, p models.Project, today workdays.Date, now time.Time) (int, error) {
 	var states []models.ItemState
 	if err := s.d.DB.WithContext(ctx).Where("project_id = ?", p.ID).Find(&states).Error; err != nil {
 		return 0, err
 	}
-	var clocks []dueItem
-	pausedDays, running := 0, false
-	for _, st := range states {
-		pausedDays += st.CorrectionWorkingDays
-		switch st.Status {
-		case models.StatusAccepted, models.StatusSubmitted, models.StatusCorrectionRequired:
-			running = true
-		}
-		// An item's clock runs from acceptance to decision and stands still
-		// while the enterprise answers a correction.
-		if st.Status != models.StatusAccepted || st.AcceptedOn == nil || st.DecidedOn != nil {
-			continue
-		}
-		if limit := s.d.Approvals.ItemLimit(p, st.ItemCode); limit > 0 {
-			due, _ := s.d.Calendar.AddWorkingDays(dateOf(*st.AcceptedOn), limit+st.CorrectionWorkingDays)
-			clocks = append(clocks, dueItem{code: st.ItemCode, due: due})
-		}
-	}
-	if limit := s.d.Approvals.ProjectLimit(p); running && limit > 0 && p.StartedOn != nil {
-		due, _ := s.d.Calendar.AddWorkingDays(dateOf(*p.StartedOn), limit+pausedDays)
-		clocks = append(clocks, dueItem{due: due})
+	var clocks []Deadline
+	if dl, ok := s.d.Approvals.(deadliner); ok {
+		clocks = dl.Deadlines(p, states, today)
+	} else {
+		clocks = s.limitDeadlines(p, states, today)
 	}
 	warned := 0
 	for _, c := range clocks {
 		kind := ""
-		left := 0
-		if today.After(c.due) {
+		switch {
+		case c.Overdue:
 			kind = warnOverdue
-		} else if left, _ = s.d.Calendar.WorkingDaysBetween(today, c.due); left <= s.d.Settings.DeadlineWarnDays {
+		case c.WorkingDaysLeft <= s.d.Settings.DeadlineWarnDays:
 			kind = warnDueSoon
-		}
-		if kind == "" {
+		default:
 			continue
 		}
-		ok, err := s.warn(ctx, p, c, kind, left, now)
+		ok, err := s.warn(ctx, p, c, kind, now)
 		if err != nil {
 			return warned, err
 		}
@@ -115,20 +92,20 @@ func (s *deadlines) project(ctx context.Context, p models.Project, today workday
 
 // warn writes one warning, its outbox work and its agent task in one
 // transaction, unless the same warning for the same due date went out.
-func (s *deadlines) warn(ctx context.Context, p models.Project, c dueItem, kind string, left int, now time.Time) (bool, error) {
+func (s *deadlines) warn(ctx context.Context, p models.Project, c Deadline, kind string, now time.Time) (bool, error) {
 	wrote := false
 	err := s.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		w := models.DeadlineWarning{ProjectID: p.ID, ItemCode: c.code, Kind: kind, Day: c.due.String(), CreatedAt: now.UTC()}
+		w := models.DeadlineWarning{ProjectID: p.ID, ItemCode: c.ItemCode, Kind: kind, Day: c.DueOn.String(), CreatedAt: now.UTC()}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&w)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
 		wrote = true
-		id := fmt.Sprintf("deadline:%s:%s:%s:%s", p.ID, c.code, kind, c.due)
+		id := fmt.Sprintf("deadline:%s:%s:%s:%s", p.ID, c.ItemCode, kind, c.DueOn)
 		n := note{Kind: noteDeadlineSoon, ChangeID: id, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
-			Enterprise: p.EnterpriseCode, Category: CategoryDeadline, ItemCode: c.code, DueOn: c.due.String(), DaysLeft: left}
-		if c.code != "" {
-			n.ItemName, n.ItemNameEn = s.d.Approvals.ItemNames(c.code)
+			Enterprise: p.EnterpriseCode, Category: CategoryDeadline, ItemCode: c.ItemCode, DueOn: c.DueOn.String(), DaysLeft: c.WorkingDaysLeft}
+		if c.ItemCode != "" {
+			n.ItemName, n.ItemNameEn = s.d.Approvals.ItemNames(c.ItemCode)
 		}
 		if kind == warnOverdue {
 			n.Kind, n.Critical = noteDeadlineOverdue, true
@@ -136,11 +113,47 @@ func (s *deadlines) warn(ctx context.Context, p models.Project, c dueItem, kind 
 		if err := writeOutbox(tx, id, outboxDeadline, n); err != nil {
 			return err
 		}
-		key := fmt.Sprintf("deadline:%s:%s:%s", p.ID, c.code, c.due)
+		key := fmt.Sprintf("deadline:%s:%s:%s", p.ID, c.ItemCode, c.DueOn)
 		escalate := now.Add(s.d.Settings.TaskEscalateAfter).UTC()
 		t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskDeadline, Level: models.LevelTown, RegionCode: p.RegionCode,
 			Status: models.TaskOpen, Title: "时限预警：" + p.Name + " " + n.ItemName, DedupKey: &key, EscalateAt: &escalate}
 		return createTask(tx, &t, taskNote(p, t, now, nil))
 	})
 	return wrote, err
+}
+
+// limitDeadlines computes running clocks from the item and main-flow limits
+// for an Approvals without Deadlines: an item's clock runs from acceptance,
+// pushed out by its closed correction waits, and stands still while a
+// correction is open; the main flow runs from the project's start while any
+// item awaits an answer.
+func (s *deadlines) limitDeadlines(p models.Project, states []models.ItemState, today workdays.Date) []Deadline {
+	var out []Deadline
+	pausedDays, running := 0, false
+	clock := func(code string, start workdays.Date, days int) {
+		due, _ := s.d.Calendar.AddWorkingDays(start, days)
+		left, _ := s.d.Calendar.WorkingDaysBetween(today, due)
+		if today.After(due) {
+			n, _ := s.d.Calendar.WorkingDaysBetween(due, today)
+			left = -n
+		}
+		out = append(out, Deadline{ItemCode: code, DueOn: due, WorkingDaysLeft: left, Overdue: today.After(due)})
+	}
+	for _, st := range states {
+		pausedDays += st.CorrectionWorkingDays
+		switch st.Status {
+		case models.StatusAccepted, models.StatusSubmitted, models.StatusCorrectionRequired:
+			running = true
+		}
+		if st.Status != models.StatusAccepted || st.AcceptedOn == nil {
+			continue
+		}
+		if limit := s.d.Approvals.ItemLimit(p, st.ItemCode); limit > 0 {
+			clock(st.ItemCode, dateOf(*st.AcceptedOn), limit+st.CorrectionWorkingDays)
+		}
+	}
+	if limit := s.d.Approvals.ProjectLimit(p); running && limit > 0 && p.StartedOn != nil {
+		clock("", dateOf(*p.StartedOn), limit+pausedDays)
+	}
+	return out
 }

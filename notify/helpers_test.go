@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weifang/kaigong-zsb/fcmsink"
+	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/testenv"
 	"github.com/weifang/kaigong-zsb/workdays"
@@ -58,7 +59,7 @@ func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []Step {
 }
 
 func (fakeApprovals) ItemLimit(_ models.Project, code string) int { return fakeItems[code].limit }
-func (fakeApprovals) ProjectLimit(models.Project) int            { return 35 }
+func (fakeApprovals) ProjectLimit(models.Project) int             { return 35 }
 
 // clock is a settable test clock.
 type clock struct {
@@ -85,6 +86,7 @@ type world struct {
 	tasks  *Tasks
 	pipe   *Pipeline
 	seq    int64
+	reg    *prometheus.Registry
 
 	ent, agentTown, agentCounty, other models.User
 }
@@ -112,13 +114,14 @@ func newWorld(t *testing.T, digest time.Duration) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewMetrics(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Tuesday 2026-03-10, 10:00 in Weifang: a working day, outside quiet hours.
 	c := &clock{t: shanghai(2026, 3, 10, 10, 0)}
-	w := &world{t: t, clock: c, sink: sink}
+	w := &world{t: t, clock: c, sink: sink, reg: reg}
 	w.d = Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Approvals: fakeApprovals{}, Calendar: cal, Sender: sender,
 		Metrics: m, Now: c.Now, Settings: Settings{WebhookSecrets: []string{"old-secret-0123456789", testSecret},
 			DigestWindow: digest, TaskEscalateAfter: time.Hour, DeadlineWarnDays: 3,
@@ -231,7 +234,7 @@ func (w *world) drain() {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		c, err := w.pipe.cons.readOnce(ctx, 0)
+		c, err := w.pipe.cons.readOnce(ctx, -1)
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -268,6 +271,9 @@ func (w *world) delivered(token string) []sinkMsg {
 	w.t.Helper()
 	var out []sinkMsg
 	for _, r := range w.sink.Delivered() {
+		if err := mobilecontract.ValidatePushMessage(r.Message); err != nil {
+			w.t.Errorf("push to %s breaks the contract: %v\n%s", r.Token, err, r.Message)
+		}
 		if r.Token != token {
 			continue
 		}
@@ -287,4 +293,23 @@ func (w *world) inbox(u models.User) []models.Notification {
 		w.t.Fatal(err)
 	}
 	return rows
+}
+
+// metric sums every series of the named counter or gauge.
+func (w *world) metric(name string) float64 {
+	w.t.Helper()
+	mfs, err := w.reg.Gather()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
 }

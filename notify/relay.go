@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -66,7 +65,3 @@ func (r *relay) backlog(ctx context.Context) {
 		r.d.Metrics.outboxBacklog.Set(float64(n))
 	}
 }
-
-// sinceRedrive is how long an idle relay waits before looking for rows to
-// re-drive.
-func (r *relay) sinceRedrive() time.Duration { return r.d.Settings.RedriveAfter / 2 }

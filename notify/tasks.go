@@ -65,7 +65,9 @@ func (s *Tasks) CreateHelpRequest(ctx context.Context, by models.User, p models.
 // agent's level and region; "claimed" and "done" its own; "" both the open
 // ones and its own.
 func (s *Tasks) ListForAgent(ctx context.Context, agent models.User, status string, limit int, afterID int64) ([]models.AgentTask, error) {
-	if limit <= 0 || limit > 100 {
+	// Callers ask for one more than a page (at most 100) to know whether
+	// another page follows.
+	if limit <= 0 || limit > 101 {
 		limit = 20
 	}
 	q := s.d.DB.WithContext(ctx).Model(&models.AgentTask{})

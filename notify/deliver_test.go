@@ -1,0 +1,296 @@
+package notify
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
+)
+
+func TestPushPerCategory(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    string
+		extra     map[string]any
+		locale    string
+		category  string
+		title     string
+		body      string
+		route     string
+		critical  bool
+		agentSees bool
+	}{
+		{name: "next steps zh", status: models.StatusPreApproved, category: CategoryNextSteps,
+			title: "建设工程规划许可证 已预审批", body: "下一步：施工图审查；需准备：施工图设计文件、勘察文件",
+			route: "zsb://projects/WF-DEMO-CIVIL/next-steps", agentSees: true},
+		{name: "next steps en", status: models.StatusPreApproved, locale: LocaleEn, category: CategoryNextSteps,
+			title: "Construction planning permit pre-approved", body: "Next: Construction drawing review; prepare: 施工图设计文件, 勘察文件",
+			route: "zsb://projects/WF-DEMO-CIVIL/next-steps", agentSees: true},
+		{name: "progress", status: models.StatusAccepted, category: CategoryProgress,
+			title: "建设工程规划许可证 已受理", body: "示例住宅", route: "zsb://projects/WF-DEMO-CIVIL/progress", agentSees: true},
+		{name: "correction", status: models.StatusCorrectionRequired,
+			extra:    map[string]any{"reason": "缺少签章", "materials_requested": []string{"总平面图", "委托书"}},
+			category: CategoryCorrection, title: "补正通知：建设工程规划许可证", body: "示例住宅：缺少签章；需补正材料：总平面图、委托书",
+			route: "zsb://projects/WF-DEMO-CIVIL/progress", critical: true, agentSees: true},
+		{name: "rejection", status: models.StatusRejected, extra: map[string]any{"reason": "不符合规划"}, category: CategoryProgress,
+			title: "建设工程规划许可证 未予许可", body: "示例住宅：不符合规划", route: "zsb://projects/WF-DEMO-CIVIL/progress", critical: true, agentSees: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 0)
+			if tc.locale != "" {
+				w.prefs(w.ent, func(p *Preferences) { p.Locale = tc.locale })
+			}
+			w.upsert(false)
+			w.mustSend(map[string]any{"type": EventAgentAssigned, "agent_username": "agent-town"}, ResultApplied)
+			w.item("GH01", tc.status, tc.extra)
+			w.drain()
+
+			got := w.delivered("tok-ent-demo")
+			if len(got) != 1 {
+				t.Fatalf("enterprise got %d pushes, want 1", len(got))
+			}
+			m := got[0]
+			if m.Notification.Title != tc.title || m.Notification.Body != tc.body {
+				t.Errorf("text = %q / %q, want %q / %q", m.Notification.Title, m.Notification.Body, tc.title, tc.body)
+			}
+			inbox := w.inbox(w.ent)
+			if len(inbox) != 1 {
+				t.Fatalf("inbox has %d rows, want 1", len(inbox))
+			}
+			want := map[string]string{"notification_id": inbox[0].ID, "category": tc.category, "project_id": "WF-DEMO-CIVIL",
+				"item_codes": "GH01", "route": tc.route, "unread_count": "1"}
+			for k, v := range want {
+				if m.Data[k] != v {
+					t.Errorf("data[%s] = %q, want %q", k, m.Data[k], v)
+				}
+			}
+			if wantPrio := map[bool]string{true: "high", false: "normal"}[tc.critical]; m.Android.Priority != wantPrio {
+				t.Errorf("priority %q, want %q", m.Android.Priority, wantPrio)
+			}
+			if inbox[0].Title != tc.title || inbox[0].Category != tc.category {
+				t.Errorf("inbox row = %+v", inbox[0])
+			}
+			if n := len(w.delivered("tok-agent-town")); (n == 1) != tc.agentSees {
+				t.Errorf("following agent got %d pushes", n)
+			}
+			if n := len(w.delivered("tok-ent-other")); n != 0 {
+				t.Errorf("another enterprise got %d pushes", n)
+			}
+		})
+	}
+}
+
+func TestDuplicateAndStalePushNothing(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	w.item("GH01", models.StatusAccepted, nil)
+	w.drain()
+	before := len(w.sink.Delivered())
+	w.seq-- // the same sequence again: stale
+	w.mustSend(map[string]any{"event_id": "ev-stale", "type": EventItemStatusChanged, "item_code": "GH01", "status": models.StatusApproved}, ResultStale)
+	w.seq--
+	w.mustSend(map[string]any{"event_id": "ev-2", "type": EventItemStatusChanged, "item_code": "GH01", "status": models.StatusApproved}, ResultDuplicate)
+	w.drain()
+	if after := len(w.sink.Delivered()); after != before {
+		t.Fatalf("sink got %d more pushes after a stale and a duplicate event", after-before)
+	}
+	// Re-processing the same outbox entry maps to the same inbox row.
+	var e models.OutboxEntry
+	w.d.DB.Take(&e)
+	w.d.DB.Model(&e).Updates(map[string]any{"processed_at": nil, "relayed_at": nil})
+	w.drain()
+	if n := len(w.inbox(w.ent)); n != 1 {
+		t.Fatalf("re-delivery made %d inbox rows, want 1", n)
+	}
+	if after := len(w.sink.Delivered()); after != before {
+		t.Fatalf("re-delivery pushed %d more times", after-before)
+	}
+}
+
+func TestQuietHoursDeferButCorrectionGoesThrough(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	w.clock.Set(shanghai(2026, 3, 10, 23, 0))
+	w.item("GH01", models.StatusAccepted, nil)
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 0 {
+		t.Fatalf("%d pushes inside quiet hours", n)
+	}
+	var job models.PushJob
+	w.d.DB.Take(&job, "user_id = ?", w.ent.ID)
+	if want := shanghai(2026, 3, 11, 7, 30); !job.DueAt.Equal(want) {
+		t.Fatalf("deferred to %v, want %v", job.DueAt, want)
+	}
+	w.item("ST01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	w.drain()
+	if got := w.delivered("tok-ent-demo"); len(got) != 1 || got[0].Data["category"] != CategoryCorrection {
+		t.Fatalf("night correction pushes = %+v", got)
+	}
+	w.clock.Set(shanghai(2026, 3, 11, 7, 31))
+	w.drain()
+	got := w.delivered("tok-ent-demo")
+	if len(got) != 2 || got[1].Data["category"] != CategoryProgress {
+		t.Fatalf("after quiet hours pushes = %+v", got)
+	}
+}
+
+func TestMutedCategorySilentCorrectionArrives(t *testing.T) {
+	w := newWorld(t, 0)
+	w.prefs(w.ent, func(p *Preferences) {
+		p.Categories[CategoryProgress] = false
+		p.Categories[CategoryCorrection] = false
+		p.MutedProjects = []string{"WF-DEMO-CIVIL"}
+	})
+	w.prefs(w.other, func(p *Preferences) { p.PushEnabled = false })
+	w.upsert(false)
+	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	w.drain()
+	got := w.delivered("tok-ent-demo")
+	if len(got) != 1 || got[0].Data["category"] != CategoryCorrection {
+		t.Fatalf("pushes = %+v, want only the correction", got)
+	}
+	if n := len(w.inbox(w.ent)); n != 2 {
+		t.Fatalf("inbox has %d rows, want both notices", n)
+	}
+}
+
+func TestUnregisteredDeactivatesDevice(t *testing.T) {
+	w := newWorld(t, 0)
+	if _, err := w.sink.AddFault(fcmsink.Fault{Token: "tok-ent-demo", Code: fcmsink.CodeUnregistered}); err != nil {
+		t.Fatal(err)
+	}
+	w.upsert(false)
+	w.item("GH01", models.StatusAccepted, nil)
+	w.drain()
+	var dev models.Device
+	w.d.DB.Take(&dev, "user_id = ?", w.ent.ID)
+	if dev.Active {
+		t.Fatal("device still active after UNREGISTERED")
+	}
+	var att models.PushAttempt
+	if err := w.d.DB.Take(&att, "installation_id = ?", dev.InstallationID).Error; err != nil || att.Outcome != "deactivated" || att.ErrorCode != "UNREGISTERED" {
+		t.Fatalf("attempt = %+v, %v", att, err)
+	}
+	w.item("GH01", models.StatusApproved, nil)
+	w.drain()
+	if n := len(w.sink.Messages()); n != 1 {
+		t.Fatalf("sink saw %d sends, want none after deactivation", n)
+	}
+}
+
+func TestRetryThenSent(t *testing.T) {
+	w := newWorld(t, 0)
+	w.d.Settings.MaxPushAttempts = 3
+	if _, err := w.sink.AddFault(fcmsink.Fault{Token: "tok-ent-demo", Code: fcmsink.CodeQuotaExceeded, Count: 1, RetryAfter: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	w.upsert(false)
+	w.item("GH01", models.StatusAccepted, nil)
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 0 {
+		t.Fatalf("%d delivered despite quota fault", n)
+	}
+	w.clock.Add(31 * time.Second) // Retry-After honoured; the backoff window is shorter
+	w.drain()
+	w.clock.Add(time.Minute)
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 1 {
+		t.Fatalf("%d delivered after retry, want 1", n)
+	}
+	var attempts []models.PushAttempt
+	w.d.DB.Order("attempt").Find(&attempts, "installation_id = ?", "inst-tok-ent-demo")
+	if len(attempts) != 2 || attempts[0].Outcome != OutcomeRetry || attempts[1].Outcome != OutcomeSent {
+		t.Fatalf("attempts = %+v", attempts)
+	}
+}
+
+func TestDigestMergesBurst(t *testing.T) {
+	w := newWorld(t, 3*time.Second)
+	w.upsert(false)
+	w.item("GH01", models.StatusSubmitted, nil)
+	w.item("ST01", models.StatusSubmitted, nil)
+	w.item("SG01", models.StatusSubmitted, nil)
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 0 {
+		t.Fatalf("%d pushes inside the digest window", n)
+	}
+	w.clock.Add(4 * time.Second)
+	w.drain()
+	got := w.delivered("tok-ent-demo")
+	if len(got) != 1 || got[0].Notification.Title != "3 项事项有更新" {
+		t.Fatalf("pushes = %+v, want one digest", got)
+	}
+	if codes := got[0].Data["item_codes"]; codes != "GH01,ST01,SG01" {
+		t.Errorf("digest item_codes = %q", codes)
+	}
+	if n := len(w.inbox(w.ent)); n != 3 {
+		t.Fatalf("inbox has %d rows, want 3", n)
+	}
+}
+
+func TestRedisLossLosesNothing(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	w.item("GH01", models.StatusAccepted, nil)
+	ctx := context.Background()
+	if n, err := w.pipe.relay.relayOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("relay = %d, %v", n, err)
+	}
+	// Redis loses everything before a consumer reads the entry.
+	if err := w.d.Redis.Del(ctx, w.pipe.keys.stream, w.pipe.keys.wake).Err(); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 0 {
+		t.Fatalf("pushed before the re-drive")
+	}
+	w.clock.Add(2 * time.Minute)
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 1 {
+		t.Fatalf("%d pushes after re-drive, want 1", n)
+	}
+}
+
+func TestDeadLetterAfterRepeatedFailures(t *testing.T) {
+	w := newWorld(t, 0)
+	ctx := context.Background()
+	// A consumer whose database is gone fails every entry.
+	dead := w.pipe.d
+	dead.DB = testenv.DB(t)
+	_ = dead.DB.Close()
+	dead.Settings.MaxStreamDeliveries = 2
+	dead.Settings.ClaimIdle = time.Millisecond
+	broken := &consumer{d: dead, keys: w.pipe.keys, name: "c-broken", dv: &deliverer{d: dead, keys: w.pipe.keys}}
+	if err := w.d.Redis.XAdd(ctx, &redis.XAddArgs{Stream: w.pipe.keys.stream, Values: map[string]any{"outbox_id": "42"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broken.readOnce(ctx, -1); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n, _ := w.d.Redis.XLen(ctx, w.pipe.keys.dead).Result(); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("entry never dead-lettered")
+		}
+		time.Sleep(5 * time.Millisecond) // let the entry idle past ClaimIdle
+		if _, err := broken.reclaimOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.metric("zsb_notify_dead_letters_total"); got != 1 {
+		t.Errorf("dead-letter metric = %v, want 1", got)
+	}
+	if p, _ := w.d.Redis.XPending(ctx, w.pipe.keys.stream, consumerGroup).Result(); p.Count != 0 {
+		t.Errorf("%d entries still pending", p.Count)
+	}
+}
