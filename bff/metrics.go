@@ -12,6 +12,9 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// degradedAuth counts requests admitted on the token signature alone
+	// while Redis was unreachable.
+	degradedAuth prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -26,7 +29,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"method", "route", "status"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	m.degradedAuth = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "zsb_auth_degraded_total",
+		Help: "Requests admitted by token signature only because Redis was unreachable.",
+	})
+	reg.MustRegister(m.requests, m.latency, m.degradedAuth)
 	return m
 }
 
