@@ -2,6 +2,7 @@ package bff
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -88,6 +89,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 	if err := s.deps.Tokens.Logout(c.UserContext(), claims); err != nil {
 		return err
 	}
+	s.users.forget(claims.UserID)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -114,12 +116,16 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var u models.User
-	if err := s.deps.DB.WithContext(c.UserContext()).Take(&u, claims.UserID).Error; err != nil {
-		if isNotFound(err) {
-			return &models.Error{Code: models.CodeTokenInvalid, Message: "the token's account no longer exists"}
+	now := time.Now()
+	u, ok := s.users.get(claims.UserID, now)
+	if !ok {
+		if err := s.deps.DB.WithContext(c.UserContext()).Take(&u, claims.UserID).Error; err != nil {
+			if isNotFound(err) {
+				return &models.Error{Code: models.CodeTokenInvalid, Message: "the token's account no longer exists"}
+			}
+			return unavailable(err)
 		}
-		return unavailable(err)
+		s.users.put(u, now)
 	}
 	if u.Disabled {
 		return &models.Error{Code: models.CodeTokenInvalid, Message: "the account is disabled"}

@@ -56,11 +56,12 @@ type Server struct {
 	metrics   *httpMetrics
 	accessLog bool
 	deps      Deps
+	users     *userCache
 }
 
 // New builds the gateway and its routes.
 func New(d Deps) *Server {
-	s := &Server{log: d.Log, deps: d, accessLog: d.AccessLog}
+	s := &Server{log: d.Log, deps: d, accessLog: d.AccessLog, users: newUserCache(10*time.Second, 10000)}
 	s.metrics = newHTTPMetrics(d.Registry)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "zsb-bff",
