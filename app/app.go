@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -44,6 +46,7 @@ type App struct {
 	Pipeline *notify.Pipeline
 	registry *prometheus.Registry
 
+	pprofSrv   *http.Server
 	ln         net.Listener
 	metricsLn  net.Listener
 	metricsApp *fiber.App
@@ -155,6 +158,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	if cfg.PprofAddr != "" {
+		if err := a.startPprof(cfg.PprofAddr); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.MetricsAddr != "" {
 		if a.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			return nil, fmt.Errorf("listen %s: %w", cfg.MetricsAddr, err)
@@ -187,6 +195,25 @@ func (a *App) openSender(ctx context.Context) (*notify.FCMSender, error) {
 		fc.Endpoint = fcmsink.Endpoint(base)
 	}
 	return notify.NewFCMSender(ctx, fc)
+}
+
+// startPprof serves Go's profiler on an ops-only address, for measuring
+// where time goes under load; it is off unless BFF_PPROF_ADDR is set.
+func (a *App) startPprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	a.pprofSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = a.pprofSrv.Serve(ln) }()
+	a.closers = append(a.closers, a.pprofSrv.Close)
+	a.log.Info("profiling enabled", "addr", ln.Addr().String())
+	return nil
 }
 
 // Addr is the address the API listens on (useful with BFF_ADDR=127.0.0.1:0).

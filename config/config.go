@@ -54,6 +54,7 @@ type Config struct {
 	LoginLimitPerIP    int           // BFF_LOGIN_LIMIT_PER_IP
 	TrustedProxyHeader string        // BFF_TRUSTED_PROXY_HEADER
 	AccessLog          bool          // BFF_ACCESS_LOG
+	PprofAddr          string        // BFF_PPROF_ADDR
 }
 
 // Var describes one environment variable for `bff -h`.
@@ -90,6 +91,7 @@ var Vars = []Var{
 	{"BFF_LOGIN_LIMIT_PER_IP", "30", "login attempts per client address per minute"},
 	{"BFF_TRUSTED_PROXY_HEADER", "", "header carrying the client address when behind a proxy, e.g. X-Forwarded-For"},
 	{"BFF_ACCESS_LOG", "true", "log one line per request"},
+	{"BFF_PPROF_ADDR", "", "ops-only address for Go profiling (net/http/pprof); empty: off"},
 }
 
 // DevWebhookSecret is the development default webhook secret.
@@ -126,6 +128,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	c.UpstreamWebhookSecrets = splitList(p.str("UPSTREAM_WEBHOOK_SECRETS", ""))
 	c.SeedDemo = p.boolean("BFF_SEED_DEMO", c.Env == EnvDevelopment)
 	c.AccessLog = p.boolean("BFF_ACCESS_LOG", true)
+	c.PprofAddr = p.str("BFF_PPROF_ADDR", "")
 
 	switch c.Env {
 	case EnvDevelopment:
@@ -170,8 +173,8 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		!strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
 		p.fail("DATABASE_URL: must start with postgres:// or sqlite://")
 	}
-	for _, a := range []struct{ name, val string }{{"BFF_ADDR", c.Addr}, {"BFF_METRICS_ADDR", c.MetricsAddr}} {
-		if a.val == "" && a.name == "BFF_METRICS_ADDR" {
+	for _, a := range []struct{ name, val string }{{"BFF_ADDR", c.Addr}, {"BFF_METRICS_ADDR", c.MetricsAddr}, {"BFF_PPROF_ADDR", c.PprofAddr}} {
+		if a.val == "" && a.name != "BFF_ADDR" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(a.val); err != nil {
