@@ -4,6 +4,7 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 )
@@ -44,4 +45,13 @@ func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// RedisLogger adapts a slog logger to go-redis's internal logger, so the
+// client's connection warnings are JSON lines like everything else.
+type RedisLogger struct{ Log *slog.Logger }
+
+// Printf logs one go-redis message at warn level.
+func (r RedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.Log.WarnContext(ctx, "redis client", "msg_detail", fmt.Sprintf(format, v...))
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/weifang/kaigong-zsb/app"
 	"github.com/weifang/kaigong-zsb/config"
 	"github.com/weifang/kaigong-zsb/logging"
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	log := logging.New(stderr, cfg.LogLevel)
+	// go-redis logs through a package-level logger of its own.
+	redis.SetLogger(logging.RedisLogger{Log: log})
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
