@@ -56,6 +56,11 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.answerPair(c, pair, u)
+}
+
+// answerPair answers a freshly issued token pair with the user it belongs to.
+func (s *Server) answerPair(c *fiber.Ctx, pair auth.Pair, u models.User) error {
 	ent, err := s.enterpriseOf(c, u)
 	if err != nil {
 		return err
@@ -76,12 +81,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ent, err := s.enterpriseOf(c, u)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(pairView(pair, u, ent))
+	return s.answerPair(c, pair, u)
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {

@@ -28,35 +28,43 @@ func mayView(u models.User, v projectview.View) bool {
 	return false
 }
 
-// projectView answers one cached view of a project the caller may see,
-// honouring If-None-Match without building anything when the cache is
-// current. Projects the caller may not see answer 404, exactly like ones
-// that do not exist.
+// cachedView loads one cached view of a project the caller may see and sets
+// its validators. notModified is true when the request's If-None-Match
+// matches; a current cache answers that without building anything. Projects
+// the caller may not see answer 404, exactly like ones that do not exist.
+func (s *Server) cachedView(c *fiber.Ctx, kind projectview.Kind) (v projectview.View, notModified bool, err error) {
+	id := c.Params("project_id")
+	if !projectIDPattern.MatchString(id) {
+		return v, false, errNotFound
+	}
+	id = string([]byte(id))
+	u := currentUser(c)
+	inm := c.Get(fiber.HeaderIfNoneMatch)
+	if inm != "" {
+		if peek, ok := s.deps.Views.Peek(c.UserContext(), id); ok && mayView(u, peek) && etagMatches(inm, peek.ETag()) {
+			c.Set(fiber.HeaderETag, peek.ETag())
+			return peek, true, nil
+		}
+	}
+	if v, err = s.deps.Views.Get(c.UserContext(), id, kind); err != nil {
+		return v, false, err
+	}
+	if !mayView(u, v) {
+		return projectview.View{}, false, errNotFound
+	}
+	c.Set(fiber.HeaderETag, v.ETag())
+	c.Set(fiber.HeaderCacheControl, "private, no-cache")
+	return v, etagMatches(inm, v.ETag()), nil
+}
+
+// projectView answers one cached view as it is stored.
 func (s *Server) projectView(kind projectview.Kind) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := c.Params("project_id")
-		if !projectIDPattern.MatchString(id) {
-			return errNotFound
-		}
-		id = string([]byte(id))
-		u := currentUser(c)
-		ctx := c.UserContext()
-		if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" {
-			if peek, ok := s.deps.Views.Peek(ctx, id); ok && mayView(u, peek) && etagMatches(inm, peek.ETag()) {
-				c.Set(fiber.HeaderETag, peek.ETag())
-				return c.SendStatus(fiber.StatusNotModified)
-			}
-		}
-		v, err := s.deps.Views.Get(ctx, id, kind)
-		if err != nil {
+		v, notModified, err := s.cachedView(c, kind)
+		switch {
+		case err != nil:
 			return err
-		}
-		if !mayView(u, v) {
-			return errNotFound
-		}
-		c.Set(fiber.HeaderETag, v.ETag())
-		c.Set(fiber.HeaderCacheControl, "private, no-cache")
-		if etagMatches(c.Get(fiber.HeaderIfNoneMatch), v.ETag()) {
+		case notModified:
 			return c.SendStatus(fiber.StatusNotModified)
 		}
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
@@ -131,24 +139,15 @@ type projectDetailView struct {
 
 // getProject answers the project's attributes with its progress headline.
 func (s *Server) getProject(c *fiber.Ctx) error {
-	id := c.Params("project_id")
-	if !projectIDPattern.MatchString(id) {
-		return errNotFound
-	}
-	u := currentUser(c)
-	ctx := c.UserContext()
-	v, err := s.deps.Views.Get(ctx, id, projectview.Progress)
-	if err != nil {
+	v, notModified, err := s.cachedView(c, projectview.Progress)
+	switch {
+	case err != nil:
 		return err
-	}
-	if !mayView(u, v) {
-		return errNotFound
-	}
-	c.Set(fiber.HeaderETag, v.ETag())
-	c.Set(fiber.HeaderCacheControl, "private, no-cache")
-	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), v.ETag()) {
+	case notModified:
 		return c.SendStatus(fiber.StatusNotModified)
 	}
+	id := v.ProjectID
+	ctx := c.UserContext()
 	var progress models.Progress
 	if err := json.Unmarshal(v.Body, &progress); err != nil {
 		return err
