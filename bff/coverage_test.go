@@ -84,6 +84,14 @@ func TestOpsRoutes(t *testing.T) {
 		t.Fatalf("readyz %s", r.Body)
 	}
 	e.expect(e.do("GET", "/v1/me", "", nil), 401) // something for the counters
+	// Two methods on one route over one keep-alive connection: label values
+	// must not alias the connection's buffer (a once-seen bug made /metrics
+	// answer 500 for good after this).
+	tok := e.login("ent-demo").AccessToken
+	var prefs map[string]any
+	e.expect(e.do("GET", "/v1/me/push-preferences", tok, nil), 200).json(t, &prefs)
+	e.expect(e.do("PUT", "/v1/me/push-preferences", tok, prefs), 200)
+	e.expect(e.do("GET", "/metrics", "", nil), 200)
 	m := e.expect(e.do("GET", "/metrics", "", nil), 200)
 	if !strings.Contains(string(m.Body), `zsb_http_requests_total{method="GET",route="/v1/me",status="401"}`) {
 		t.Fatalf("metrics lack the request counter by route and status")

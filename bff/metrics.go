@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -39,6 +40,31 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 
 func (m *httpMetrics) observeRequest(method, route string, status int, d time.Duration) {
 	s := strconv.Itoa(status)
+	method = methodLabel(method)
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.latency.WithLabelValues(method, route, s).Observe(d.Seconds())
+}
+
+// methodLabel maps the request method onto a constant string. Fiber's
+// c.Method() is a view of the connection's buffer, which the next request
+// on the connection overwrites; Prometheus keeps label values, so they must
+// not alias it. It also bounds the label set.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	}
+	return "OTHER"
 }
