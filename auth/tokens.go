@@ -65,6 +65,7 @@ type Tokens struct {
 	users       UserLookup
 	parser      *jwt.Parser
 	keepRevoked time.Duration
+	verified    *verifiedCache
 }
 
 // Pair is a freshly issued access token and refresh token.
@@ -123,6 +124,7 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 		refreshTTL: cfg.RefreshTTL,
 		now:        cfg.Now,
 		users:      cfg.Users,
+		verified:   newVerifiedCache(50000),
 		// Claims are checked by hand in parse, in a fixed order, so expiry
 		// is reported only for otherwise valid tokens.
 		parser: jwt.NewParser(

@@ -19,7 +19,7 @@ import (
 // not taken as revoked: only an explicit revocation ends an access token
 // early.
 func (t *Tokens) VerifyAccess(ctx context.Context, token string) (Claims, error) {
-	c, err := t.parse(token, typAccess, useAccess)
+	c, err := t.parseAccess(token)
 	if err != nil {
 		return Claims{}, err
 	}
@@ -137,5 +137,24 @@ func (t *Tokens) remaining(exp time.Time) time.Duration {
 // (at most 15-minute) life; the caller must still refuse disabled accounts
 // from the database.
 func (t *Tokens) VerifyAccessSignature(token string) (Claims, error) {
-	return t.parse(token, typAccess, useAccess)
+	return t.parseAccess(token)
+}
+
+// parseAccess is parse for access tokens, remembering tokens that passed.
+// A remembered token is used only while now is before its expiry, which is
+// the one stateless check whose answer changes with time (nbf and iat only
+// move from failing to passing).
+func (t *Tokens) parseAccess(token string) (Claims, error) {
+	if len(token) > MaxTokenBytes {
+		return Claims{}, tokenInvalid("malformed")
+	}
+	c, key, ok := t.verified.get(token, t.now())
+	if ok {
+		return c, nil
+	}
+	c, err := t.parse(token, typAccess, useAccess)
+	if err == nil {
+		t.verified.put(key, c)
+	}
+	return c, err
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -51,4 +52,34 @@ func signForTest(t *testing.T, tokens *Tokens, userID int64) string {
 		t.Fatal(err)
 	}
 	return p.AccessToken
+}
+
+// TestVerifiedTokensExpireFromTheCache: a remembered token is not accepted
+// past its expiry, and a tampered copy of a remembered token is still
+// checked in full.
+func TestVerifiedTokensExpireFromTheCache(t *testing.T) {
+	keys, err := ParseSigningKeys(mustKeyEntry(t, "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer down.Close()
+	tokens, err := NewTokens(TokensConfig{Keys: keys, Redis: down, Prefix: "x:", Issuer: "i", Audience: "a", Now: clock,
+		Users: func(context.Context, int64) (models.User, error) { return models.User{}, models.ErrNotFound }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signForTest(t, tokens, 7)
+	if _, err := tokens.VerifyAccessSignature(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.VerifyAccessSignature(tok[:len(tok)-2] + "AA"); err == nil {
+		t.Fatal("a tampered token passed")
+	}
+	now = now.Add(DefaultAccessTTL + time.Minute)
+	if _, err := tokens.VerifyAccessSignature(tok); models.ErrorCode(err) != models.CodeTokenExpired {
+		t.Fatalf("expired token from the cache: %v", err)
+	}
 }

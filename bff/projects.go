@@ -30,31 +30,24 @@ func mayView(u models.User, v projectview.View) bool {
 
 // cachedView loads one cached view of a project the caller may see and sets
 // its validators. notModified is true when the request's If-None-Match
-// matches; a current cache answers that without building anything. Projects
-// the caller may not see answer 404, exactly like ones that do not exist.
+// matches. A current cache answers in one Redis read, the view's body
+// included, so a conditional request costs no more round trips than a plain
+// one and never rebuilds anything. Projects the caller may not see answer
+// 404, exactly like ones that do not exist.
 func (s *Server) cachedView(c *fiber.Ctx, kind projectview.Kind) (v projectview.View, notModified bool, err error) {
 	id := c.Params("project_id")
 	if !projectIDPattern.MatchString(id) {
 		return v, false, errNotFound
 	}
-	id = string([]byte(id))
-	u := currentUser(c)
-	inm := c.Get(fiber.HeaderIfNoneMatch)
-	if inm != "" {
-		if peek, ok := s.deps.Views.Peek(c.UserContext(), id); ok && mayView(u, peek) && etagMatches(inm, peek.ETag()) {
-			c.Set(fiber.HeaderETag, peek.ETag())
-			return peek, true, nil
-		}
-	}
-	if v, err = s.deps.Views.Get(c.UserContext(), id, kind); err != nil {
+	if v, err = s.deps.Views.Get(c.UserContext(), string([]byte(id)), kind); err != nil {
 		return v, false, err
 	}
-	if !mayView(u, v) {
+	if !mayView(currentUser(c), v) {
 		return projectview.View{}, false, errNotFound
 	}
 	c.Set(fiber.HeaderETag, v.ETag())
 	c.Set(fiber.HeaderCacheControl, "private, no-cache")
-	return v, etagMatches(inm, v.ETag()), nil
+	return v, etagMatches(c.Get(fiber.HeaderIfNoneMatch), v.ETag()), nil
 }
 
 // projectView answers one cached view as it is stored.

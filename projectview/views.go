@@ -121,19 +121,6 @@ func (v *Views) Get(ctx context.Context, projectID string, kind Kind) (View, err
 	return all.view(kind), nil
 }
 
-// Peek returns the version, day and owners of a project's cached views
-// without building anything, or ok=false when the cache has none for today.
-// A conditional request can be answered 304 from it.
-func (v *Views) Peek(ctx context.Context, projectID string) (View, bool) {
-	vals, err := v.rdb.HMGet(ctx, v.key(projectID), "v", "day", "ent", "agents").Result()
-	if err != nil {
-		return View{}, false
-	}
-	vals = append(vals, "")
-	view, ok := decodeCached(projectID, vals)
-	return view, ok && view.Day == v.today()
-}
-
 func decodeCached(projectID string, vals []any) (View, bool) {
 	s := make([]string, len(vals))
 	for i, x := range vals {
