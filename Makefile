@@ -8,6 +8,8 @@ help:
 	@echo "make run    start the BFF with embedded defaults (SQLite, in-process Redis, local FCM sink, demo data)"
 	@echo "make test   vet + the whole test suite (real PostgreSQL and Redis when reachable)"
 	@echo "make build  build bin/bff and bin/fcmsink"
+	@echo "make drills reliability and security drills against the real binaries, PostgreSQL and Redis (about 5 minutes)"
+	@echo "make bench  load the built BFF (PostgreSQL and Redis when reachable) and write BENCHMARKS.md (about 4 minutes)"
 
 run:
 	$(GO) run ./cmd/bff
@@ -15,6 +17,10 @@ run:
 build:
 	$(GO) build -o $(BIN)/bff ./cmd/bff
 	$(GO) build -o $(BIN)/fcmsink ./cmd/fcmsink
+
+bench: build
+	$(GO) build -o $(BIN)/loadgen ./cmd/loadgen
+	$(BIN)/loadgen -bff $(BIN)/bff -out BENCHMARKS.md
 
 vet:
 	$(GO) vet ./...
@@ -24,6 +30,12 @@ fmt:
 
 test:
 	@bash scripts/test.sh
+
+# The drills start bin/bff and bin/fcmsink as processes and break things on
+# purpose; they skip unless ZSB_DRILLS=1. They mostly wait, so they run in
+# parallel.
+drills:
+	ZSB_DRILLS=1 $(GO) test -count=1 -timeout 15m -parallel 16 -v ./drills/
 
 clean:
 	rm -rf $(BIN) data

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify"
+)
+
+// shanghai is the zone the upstream system stamps events in.
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// eventSource makes signed item.status_changed events for one project:
+// increasing sequence numbers, the catalog's items for the project type in
+// turn, statuses alternating between accepted and approved (ordinary
+// notices: pushed at once, no agent tasks).
+type eventSource struct {
+	runID   string
+	project string
+	secret  string
+	items   []string
+	userID  int64
+
+	mu  sync.Mutex
+	seq int64
+	n   int
+}
+
+func newEventSource(runID, project, projectType, secret string, userID int64) *eventSource {
+	cat := models.DefaultCatalog()
+	var items []string
+	for i := range cat.Items {
+		if cat.Items[i].Applies(projectType) {
+			items = append(items, cat.Items[i].Code)
+		}
+	}
+	// Start above anything the demo seed or an earlier event could have used.
+	return &eventSource{runID: runID, project: project, secret: secret, items: items, userID: userID, seq: 1000}
+}
+
+// event is one sent event and what became of it.
+type event struct {
+	ID       string
+	Item     string
+	Status   string
+	Sequence int64
+	Sent     time.Time // request written
+	Accepted time.Time // 202 read
+	Result   string    // applied, duplicate, stale; or the error
+	NotifID  string    // the notification id its push should carry
+}
+
+// next makes the next event's body.
+func (s *eventSource) next() (event, []byte) {
+	s.mu.Lock()
+	s.seq++
+	i := s.n
+	s.n++
+	seq := s.seq
+	s.mu.Unlock()
+	statuses := [2]string{models.StatusAccepted, models.StatusApproved}
+	ev := event{
+		ID:       fmt.Sprintf("bench-%s-%06d", s.runID, i),
+		Item:     s.items[i%len(s.items)],
+		Status:   statuses[(i/len(s.items))%2],
+		Sequence: seq,
+	}
+	ev.NotifID = notificationID(ev.ID, s.userID)
+	body, _ := json.Marshal(map[string]any{
+		"event_id": ev.ID, "type": "item.status_changed", "occurred_at": time.Now().In(shanghai).Format(time.RFC3339),
+		"project_id": s.project, "sequence": ev.Sequence, "item_code": ev.Item, "status": ev.Status,
+	})
+	return ev, body
+}
+
+// notificationID is how the BFF names the inbox row (and the push) an
+// event makes for a user, as it documents: stable per change and
+// recipient so re-deliveries land on the same id. The harness checks this
+// against a real push before relying on it (see calibrate) and falls back
+// to matching by item when it no longer holds.
+func notificationID(eventID string, userID int64) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + strconv.FormatInt(userID, 10)))
+	return "n_" + hex.EncodeToString(sum[:16])
+}
+
+// send posts one signed event and waits for the answer.
+func (s *eventSource) send(c *loadClient, bffBase string, req *fiber.Request, resp *fiber.Response) event {
+	ev, body := s.next()
+	ts, sig := notify.SignEvent(s.secret, time.Now(), body)
+	req.Reset()
+	req.SetRequestURI(bffBase + "/v1/upstream/events")
+	req.Header.SetMethod(fiber.MethodPost)
+	req.Header.SetContentType(fiber.MIMEApplicationJSON)
+	req.Header.Set("X-Upstream-Timestamp", ts)
+	req.Header.Set("X-Upstream-Signature", sig)
+	req.SetBody(body)
+	resp.Reset()
+	ev.Sent = time.Now()
+	err := c.do(req, resp)
+	ev.Accepted = time.Now()
+	switch {
+	case err != nil:
+		ev.Result = "error: " + err.Error()
+	case resp.StatusCode() != fiber.StatusAccepted:
+		ev.Result = fmt.Sprintf("status %d: %.200s", resp.StatusCode(), resp.Body())
+	default:
+		var out struct {
+			Result string `json:"result"`
+		}
+		if json.Unmarshal(resp.Body(), &out) != nil {
+			ev.Result = "unreadable 202"
+		} else {
+			ev.Result = out.Result
+		}
+	}
+	return ev
+}
+
+// push is one delivered message as the sink recorded it.
+type push struct {
+	NotifID  string
+	Items    string
+	Token    string
+	Received time.Time
+}
+
+// sinkReader decodes what the in-process sink received, each message once,
+// so polling it while pushes stream in stays cheap next to the BFF.
+type sinkReader struct {
+	sink   *fcmsink.Sink
+	seen   int
+	pushes []push
+}
+
+// reset forgets every message, in the sink too.
+func (s *sinkReader) reset() {
+	s.sink.Reset()
+	s.seen, s.pushes = 0, nil
+}
+
+// delivered returns the accepted messages since the last reset, decoded.
+func (s *sinkReader) delivered() []push {
+	msgs := s.sink.Messages()
+	if len(msgs) < s.seen {
+		s.seen = 0 // the sink was reset behind our back
+		s.pushes = nil
+	}
+	for _, m := range msgs[s.seen:] {
+		if !m.Delivered() {
+			continue
+		}
+		var body struct {
+			Data map[string]string `json:"data"`
+		}
+		_ = json.Unmarshal(m.Message, &body)
+		s.pushes = append(s.pushes, push{NotifID: body.Data["notification_id"], Items: body.Data["item_codes"], Token: m.Token, Received: m.ReceivedAt})
+	}
+	s.seen = len(msgs)
+	return s.pushes
+}
+
+// joiner matches pushes to the events they announce: by notification id
+// when the BFF's ids are the documented derivation (checked by calibrate),
+// otherwise each item's pushes to that item's applied events in order.
+type joiner struct {
+	byNotifID bool
+}
+
+// match returns, for each applied event, the pushes received for it (one per
+// device), keyed by event id.
+func (j joiner) match(events []event, pushes []push) map[string][]push {
+	out := map[string][]push{}
+	if j.byNotifID {
+		idx := map[string]string{}
+		for _, e := range events {
+			if e.Result == notify.ResultApplied {
+				idx[e.NotifID] = e.ID
+			}
+		}
+		for _, p := range pushes {
+			if id, ok := idx[p.NotifID]; ok {
+				out[id] = append(out[id], p)
+			}
+		}
+		return out
+	}
+	// By item, in order: the k-th distinct notification for an item (per
+	// token) belongs to the k-th applied event for it.
+	queue := map[string][]string{}
+	for _, e := range events {
+		if e.Result == notify.ResultApplied {
+			queue[e.Item] = append(queue[e.Item], e.ID)
+		}
+	}
+	seen := map[string]string{} // notification id -> event id
+	next := map[string]int{}
+	for _, p := range pushes {
+		id, ok := seen[p.NotifID]
+		if !ok {
+			item := strings.Split(p.Items, ",")[0]
+			q := queue[item]
+			if next[item] >= len(q) {
+				continue
+			}
+			id = q[next[item]]
+			next[item]++
+			seen[p.NotifID] = id
+		}
+		out[id] = append(out[id], p)
+	}
+	return out
+}
+
+// calibrate sends one event and checks that its push carries the
+// notification id the harness derives; it answers how to join.
+func calibrate(ctx context.Context, src *eventSource, c *loadClient, bffBase string, sink *sinkReader, token string) (joiner, string, error) {
+	sink.reset()
+	req, resp := new(fiber.Request), new(fiber.Response)
+	ev := src.send(c, bffBase, req, resp)
+	if ev.Result != notify.ResultApplied {
+		return joiner{}, "", fmt.Errorf("calibration event %s: %s", ev.ID, ev.Result)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, p := range sink.delivered() {
+			if p.Token != token {
+				continue
+			}
+			if p.NotifID == ev.NotifID {
+				return joiner{byNotifID: true}, "by notification id (derived from the event id and the user; checked on a calibration event)", nil
+			}
+			return joiner{}, "by item code in order (the push's notification id did not match the harness's derivation: " + p.NotifID + ")", nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return joiner{}, "", fmt.Errorf("no push for the calibration event within 15 s; is the notify pipeline delivering? (check push preferences, FCM_ENDPOINT)")
+}

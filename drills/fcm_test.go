@@ -1,0 +1,129 @@
+package drills
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/models"
+)
+
+// TestFCMTrouble: FCM answers 503 for 30 s, then 429 with Retry-After for
+// ten more seconds. Everything is delivered afterwards; every push is sent a
+// bounded number of times and backs off (counted at the sink and in
+// push_attempts); Retry-After is honoured; and no device is deactivated for
+// a transient error.
+func TestFCMTrouble(t *testing.T) {
+	drill(t)
+	s := newStack(t)
+	s.sink = startSinkProcess(t)
+	b := s.startBFF("bff")
+	ent := b.phoneFor("ent-demo")
+	agent := b.phoneFor("agent-county")
+
+	const (
+		outage     = 30 * time.Second
+		limited    = 10 * time.Second
+		retryAfter = 5 * time.Second
+		maxSends   = 5 // notify.Settings.MaxPushAttempts, the documented default
+	)
+	start := time.Now()
+	s.sink.fault(map[string]any{"code": fcmsink.CodeUnavailable, "for_seconds": int(outage / time.Second)})
+	s.sink.fault(map[string]any{"code": fcmsink.CodeQuotaExceeded, "for_seconds": int((outage + limited) / time.Second),
+		"retry_after_seconds": int(retryAfter / time.Second)})
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	_, cseq := s.projectVersion(civil)
+	_, iseq := s.projectVersion(industrial)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sendAll(ctx, t, func() *bff { return b },
+		eventPlan(civil, models.ProjectCivil, "fcm", int(cseq)+1, 6, rng),
+		eventPlan(industrial, models.ProjectIndustrial, "fcm", int(iseq)+1, 6, rng))
+
+	recipients := map[string][]phone{civil: {ent}, industrial: {ent, agent}}
+	eventually(t, 5*time.Minute, "every push delivered after the FCM trouble", func() (bool, string) {
+		if st := s.deliveryStates(); st["failed"] > 0 || st["deactivated"] > 0 {
+			t.Fatalf("transient FCM errors ended deliveries for good: %v\n  %s", st, s.failedDeliveries())
+		}
+		if diffs := s.inboxDiffs(t, recipients); len(diffs) > 0 {
+			return false, joinLines(diffs, 3)
+		}
+		rep := s.pushReport(ent, agent)
+		return rep.complete(), rep.String()
+	})
+	s.checkInbox(t, recipients)
+
+	if n := count(t, s.db, "SELECT count(*) FROM devices WHERE active = false"); n != 0 {
+		t.Errorf("%d devices deactivated by transient errors", n)
+	}
+	// Bounded: per delivery, at most MaxPushAttempts attempts in push_attempts.
+	var worst []struct {
+		NotificationID, InstallationID string
+		N                              int
+	}
+	if err := s.db.Raw(`SELECT notification_id, installation_id, count(*) AS n FROM push_attempts
+		GROUP BY notification_id, installation_id ORDER BY n DESC`).Scan(&worst).Error; err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	for _, w := range worst {
+		attempts += w.N
+		if w.N > maxSends {
+			t.Errorf("%s to %s: %d attempts, more than %d", w.NotificationID, w.InstallationID, w.N, maxSends)
+		}
+	}
+	// At the sink: group the requests per (token, notification).
+	type key struct{ token, id string }
+	reqs := map[key][]push{}
+	total := 0
+	for _, m := range s.sink.messages() {
+		p := parsePush(m)
+		if m.ReceivedAt.Before(start) {
+			continue
+		}
+		reqs[key{m.Token, p.NotificationID}] = append(reqs[key{m.Token, p.NotificationID}], p)
+		total++
+	}
+	maxReqs := 0
+	for k, ps := range reqs {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].ReceivedAt.Before(ps[j].ReceivedAt) })
+		maxReqs = max(maxReqs, len(ps))
+		// firebase-admin-go retries a 503 four times itself, so one attempt
+		// is at most five requests.
+		if len(ps) > 5*maxSends {
+			t.Errorf("%s: %d requests to FCM", k.id, len(ps))
+		}
+		for i, p := range ps[:len(ps)-1] {
+			if p.Status == 429 {
+				if gap := ps[i+1].ReceivedAt.Sub(p.ReceivedAt); gap < retryAfter-100*time.Millisecond {
+					t.Errorf("%s: sent again %v after a 429 with Retry-After %v", k.id, gap, retryAfter)
+				}
+			}
+		}
+	}
+	t.Logf("%d deliveries: %d attempts in push_attempts (most for one: %d), %d requests at the sink (most for one: %d)",
+		len(worst), attempts, worst[0].N, total, maxReqs)
+}
+
+// failedDeliveries describes deliveries that ended without being sent.
+func (s *stack) failedDeliveries() string {
+	var rows []struct {
+		NotificationID, InstallationID, State string
+		Attempts                              int
+	}
+	s.db.Raw("SELECT notification_id, installation_id, state, attempts FROM push_deliveries WHERE state IN ('failed', 'deactivated')").Scan(&rows)
+	var out []string
+	for _, r := range rows {
+		var at []string
+		s.db.Raw("SELECT outcome || ' ' || coalesce(error_code, '') || ' at ' || to_char(created_at, 'HH24:MI:SS.MS') FROM push_attempts WHERE notification_id = ? AND installation_id = ? ORDER BY id",
+			r.NotificationID, r.InstallationID).Scan(&at)
+		out = append(out, fmt.Sprintf("%s → %s: %s after %d attempts [%s]", r.NotificationID, r.InstallationID, r.State, r.Attempts, strings.Join(at, "; ")))
+	}
+	return joinLines(out, 10)
+}
