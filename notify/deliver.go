@@ -28,12 +28,17 @@ type deliverer struct {
 	d    Deps
 	keys keys
 	wake func()
+	// disp, when set, plans a push that is due at once in the transaction
+	// that writes its job, which saves the dispatcher a transaction and a
+	// pass on the way to the device. Nil leaves every job to the dispatcher.
+	disp *dispatcher
 }
 
 // process handles outbox entry id: in one transaction it claims the entry
 // (a processed one is skipped), writes one inbox row per recipient and one
-// push job per push the recipient's preferences allow, and marks the entry
-// processed. It is safe to run any number of times, concurrently.
+// push job per push the recipient's preferences allow (with its deliveries
+// when it is due now), and marks the entry processed. It is safe to run any
+// number of times, concurrently.
 func (dv *deliverer) process(ctx context.Context, id int64) error {
 	now := dv.d.Now()
 	var jobs []models.PushJob
@@ -112,15 +117,26 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	job := models.PushJob{NotificationID: id, UserID: u.ID, ProjectID: n.ProjectID,
 		Critical: n.Critical || n.Category == CategoryCorrection, State: models.PushJobPending,
 		DueAt: due.UTC(), ReceivedAt: n.ReceivedAt}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job).Error; err != nil {
-		return nil, err
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	// A job due now is never part of a digest (digested jobs wait for the
+	// window), so planning it alone here is what the dispatcher would do. A
+	// job written before (a re-delivered entry) is left to the dispatcher,
+	// which may hold it for quiet hours or a digest.
+	if dv.disp != nil && res.RowsAffected == 1 && !job.DueAt.After(now) {
+		if _, err := dv.disp.plan(tx, []models.PushJob{job}, now); err != nil {
+			return nil, err
+		}
 	}
 	return &job, nil
 }
 
 // index tells the dispatcher, through the wake-up sorted set, when the jobs
-// fall due. The database stays the truth: a lost index only delays work
-// until the dispatcher's periodic scan.
+// fall due, and wakes this instance's dispatcher at once (it runs as soon as
+// the transaction committed, not at its next poll). The database stays the
+// truth: a lost index only delays work until the dispatcher's periodic scan.
 func (dv *deliverer) index(ctx context.Context, jobs []models.PushJob) {
 	if dv.d.Redis == nil {
 		return

@@ -18,6 +18,14 @@ const (
 	jobBatch      = 200
 	deliveryBatch = 500 // the most one Send call is given
 	deliveryLease = 2 * time.Minute
+	// planBudget bounds the deliveries one planning transaction writes, so
+	// a burst of large fan-outs is sent notice by notice instead of only
+	// after all of it is planned.
+	planBudget = 2 * deliveryBatch
+	// senders bounds the batches being sent and recorded at once, so HTTP
+	// to the provider overlaps with the database work of the next batch
+	// without taking the whole connection pool.
+	senders = 4
 )
 
 // dispatcher turns due push jobs into per-device deliveries (merging a
@@ -50,20 +58,26 @@ func lockRows(db *gorm.DB, dialect string) *gorm.DB {
 	return db
 }
 
-// planDue turns the push jobs due now into deliveries. It returns how many
-// jobs it handled.
+// planDue turns the push jobs due now into deliveries, stopping after the
+// notice that takes the transaction past planBudget deliveries. It returns
+// how many jobs it handled; the jobs it left stay pending for the next call.
 func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 	now := ds.d.Now()
 	handled := 0
 	err := ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		handled = 0
 		var due []models.PushJob
 		if err := lockRows(tx, ds.d.DB.Dialect).Where("state = ? AND due_at <= ?", models.PushJobPending, now.UTC()).
 			Order("due_at").Limit(jobBatch).Find(&due).Error; err != nil {
 			return err
 		}
-		handled = len(due)
 		taken := map[string]bool{}
+		var planned int64
 		for _, j := range due {
+			if planned >= planBudget {
+				break
+			}
+			handled++
 			if taken[j.NotificationID] {
 				continue
 			}
@@ -85,9 +99,11 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 					}
 				}
 			}
-			if err := ds.plan(tx, group, now); err != nil {
+			n, err := ds.plan(tx, group, now)
+			if err != nil {
 				return err
 			}
+			planned += n
 		}
 		return nil
 	})
@@ -95,8 +111,11 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 }
 
 // plan writes the deliveries of one push (a single notice or a digest of
-// several) to each of the user's active, deliverable devices.
-func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) error {
+// several) to each of the user's active, deliverable devices, and returns
+// how many it wrote. The deliveries are copied from the devices table in one
+// statement, so a user with thousands of devices costs one round trip, not
+// one per device; the primary key still drops a delivery planned before.
+func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (int64, error) {
 	lead := group[len(group)-1] // the newest notice stands for a digest
 	ids := make([]string, 0, len(group))
 	for _, j := range group {
@@ -104,15 +123,15 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) e
 	}
 	var notes []models.Notification
 	if err := tx.Where("id IN ?", ids).Order("created_at").Find(&notes).Error; err != nil {
-		return err
+		return 0, err
 	}
 	if len(notes) == 0 {
-		return tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).Update("state", models.PushJobDone).Error
+		return 0, tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).Update("state", models.PushJobDone).Error
 	}
 	last := notes[len(notes)-1]
 	var unread int64
 	if err := tx.Model(&models.Notification{}).Where("user_id = ? AND read_at IS NULL", lead.UserID).Count(&unread).Error; err != nil {
-		return err
+		return 0, err
 	}
 	msg := pushPayload{NotificationID: last.ID, Category: last.Category, ProjectID: last.ProjectID,
 		Route: routeOf(last), UnreadCount: int(unread), Title: last.Title, Body: last.Body, Critical: last.Critical}
@@ -132,32 +151,35 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) e
 		_ = tx.Select("name").Where("id = ?", last.ProjectID).Take(&p).Error
 		prefs, err := loadPrefs(tx, []models.User{{ID: lead.UserID}})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		msg.Title, msg.Body = textsFor(prefs[lead.UserID].Locale).digest(len(notes), p.Name)
 		msg.Route = "zsb://projects/" + last.ProjectID + "/progress"
 	}
 	payload, _ := json.Marshal(msg)
-	var devices []models.Device
-	if err := tx.Where("user_id = ? AND active = ?", lead.UserID, true).Find(&devices).Error; err != nil {
-		return err
+	// PostgreSQL types the parameters of a SELECT list as text, which does
+	// not convert to a timestamp column by itself; SQLite keeps times as
+	// text and must not see the cast (it would make them numbers).
+	ts := "?"
+	if ds.d.DB.Dialect == "postgres" {
+		ts = "CAST(? AS timestamptz)"
 	}
-	for _, dev := range devices {
-		if !ProviderSupported(dev.Provider) {
-			continue
-		}
-		del := models.PushDelivery{NotificationID: msg.NotificationID, InstallationID: dev.InstallationID,
-			State: models.DeliveryPending, NextAt: now.UTC(), Payload: string(payload), ReceivedAt: earliest(group)}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&del).Error; err != nil {
-			return err
-		}
+	providers := append(SupportedProviders(), "") // "" is the contract's default, FCM
+	res := tx.Exec(`INSERT INTO push_deliveries
+		(notification_id, installation_id, state, next_at, attempts, payload, received_at, created_at, updated_at)
+		SELECT ?, installation_id, ?, `+ts+`, 0, ?, `+ts+`, `+ts+`, `+ts+` FROM devices
+		WHERE user_id = ? AND active = ? AND provider IN ?
+		ON CONFLICT DO NOTHING`,
+		msg.NotificationID, models.DeliveryPending, now.UTC(), string(payload), earliest(group).UTC(), now.UTC(), now.UTC(),
+		lead.UserID, true, providers)
+	if res.Error != nil {
+		return 0, res.Error
 	}
-	if err := tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
-		Updates(map[string]any{"state": models.PushJobMerged, "updated_at": now.UTC()}).Error; err != nil {
-		return err
-	}
-	return tx.Model(&models.PushJob{}).Where("notification_id = ?", msg.NotificationID).
-		Update("state", models.PushJobDone).Error
+	// The newest notice is the push; the others of a digest are folded in.
+	err := tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
+		Updates(map[string]any{"state": gorm.Expr("CASE WHEN notification_id = ? THEN ? ELSE ? END",
+			msg.NotificationID, models.PushJobDone, models.PushJobMerged), "updated_at": now.UTC()}).Error
+	return res.RowsAffected, err
 }
 
 func earliest(group []models.PushJob) time.Time {
@@ -180,35 +202,56 @@ func routeOf(n models.Notification) string {
 // sendDue sends the deliveries due now, at most deliveryBatch per call, and
 // records every outcome. It returns how many it sent.
 func (ds *dispatcher) sendDue(ctx context.Context) (int, error) {
-	now := ds.d.Now()
-	var batch []models.PushDelivery
-	err := ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := lockRows(tx, ds.d.DB.Dialect).
-			Where("state = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)", models.DeliveryPending, now.UTC(), now.UTC()).
-			Order("next_at").Limit(deliveryBatch).Find(&batch).Error; err != nil {
-			return err
-		}
-		for i := range batch {
-			batch[i].Attempts++
-			lease := now.Add(deliveryLease).UTC()
-			if err := tx.Model(&models.PushDelivery{}).
-				Where("notification_id = ? AND installation_id = ?", batch[i].NotificationID, batch[i].InstallationID).
-				Updates(map[string]any{"attempts": batch[i].Attempts, "lease_until": lease}).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	batch, err := ds.lease(ctx)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
+	return len(batch), ds.deliver(ctx, batch)
+}
+
+// lease takes up to deliveryBatch due deliveries for this instance until
+// deliveryLease from now, in one statement, and returns them with their
+// attempt counted. On PostgreSQL the due rows are locked once in a
+// materialized CTE (SKIP LOCKED, so instances take disjoint batches) and
+// updated through the primary key: with the LIMIT subquery inside the
+// UPDATE's own WHERE, a row changed concurrently makes PostgreSQL re-run
+// that subquery per row, which under load ran for minutes. SQLite has one
+// writer at a time, so there the subquery form is safe.
+func (ds *dispatcher) lease(ctx context.Context) ([]models.PushDelivery, error) {
+	now := ds.d.Now().UTC()
+	q := `UPDATE push_deliveries
+		SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+		WHERE (notification_id, installation_id) IN (
+			SELECT notification_id, installation_id FROM push_deliveries
+			WHERE state = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+			ORDER BY next_at LIMIT ?)
+		RETURNING *`
+	args := []any{now.Add(deliveryLease), now, models.DeliveryPending, now, now, deliveryBatch}
+	if ds.d.DB.Dialect == "postgres" {
+		q = `WITH due AS MATERIALIZED (
+			SELECT notification_id, installation_id FROM push_deliveries
+			WHERE state = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+			ORDER BY next_at LIMIT ? FOR UPDATE SKIP LOCKED)
+		UPDATE push_deliveries AS d
+		SET attempts = d.attempts + 1, lease_until = ?, updated_at = ?
+		FROM due WHERE d.notification_id = due.notification_id AND d.installation_id = due.installation_id
+		RETURNING d.*`
+		args = []any{models.DeliveryPending, now, now, deliveryBatch, now.Add(deliveryLease), now}
+	}
+	var batch []models.PushDelivery
+	err := ds.d.DB.WithContext(ctx).Raw(q, args...).Scan(&batch).Error
+	return batch, err
+}
+
+// deliver sends a leased batch and records every outcome.
+func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) error {
 	ids := make([]string, 0, len(batch))
 	for _, b := range batch {
 		ids = append(ids, b.InstallationID)
 	}
 	var devices []models.Device
 	if err := ds.d.DB.WithContext(ctx).Where("installation_id IN ?", ids).Find(&devices).Error; err != nil {
-		return 0, err
+		return err
 	}
 	byID := make(map[string]models.Device, len(devices))
 	for _, dev := range devices {
@@ -237,57 +280,99 @@ func (ds *dispatcher) sendDue(ctx context.Context) (int, error) {
 			results[index[j]] = r
 		}
 	}
-	done := ds.d.Now()
-	for i, b := range batch {
-		if err := ds.record(ctx, b, results[i], done); err != nil {
-			return i, err
-		}
-	}
-	return len(batch), nil
+	return ds.record(ctx, batch, results, ds.d.Now())
 }
 
-// record stores one attempt's outcome and moves the delivery on: sent,
-// deactivated, failed, or pending again after a backoff.
-func (ds *dispatcher) record(ctx context.Context, b models.PushDelivery, r PushResult, now time.Time) error {
-	outcome := r.Outcome
-	state := models.DeliveryFailed
-	next := b.NextAt
-	switch r.Outcome {
-	case OutcomeSent:
-		state = models.DeliverySent
-		ds.d.Metrics.pushLatency.Observe(now.Sub(b.ReceivedAt).Seconds())
-	case OutcomeDeactivate:
-		state = models.DeliveryDeactivated
-	case OutcomeRetry:
-		if b.Attempts < ds.d.Settings.MaxPushAttempts {
-			state = models.DeliveryPending
-			next = now.Add(Backoff(b.Attempts, r.RetryAfter))
+// outcome is where one attempt leaves its delivery.
+type outcome struct {
+	state string
+	next  time.Time
+}
+
+// record stores a batch's outcomes in one transaction and moves each
+// delivery on: sent, deactivated, failed, or pending again after a backoff.
+// Every attempt gets its push_attempts row.
+func (ds *dispatcher) record(ctx context.Context, batch []models.PushDelivery, results []PushResult, now time.Time) error {
+	attempts := make([]models.PushAttempt, len(batch))
+	moves := make([]outcome, len(batch))
+	var (
+		dead    []string
+		retries []redis.Z
+	)
+	for i, b := range batch {
+		r := results[i]
+		name := r.Outcome
+		mv := outcome{state: models.DeliveryFailed, next: b.NextAt}
+		switch r.Outcome {
+		case OutcomeSent:
+			mv.state = models.DeliverySent
+			ds.d.Metrics.pushLatency.Observe(now.Sub(b.ReceivedAt).Seconds())
+		case OutcomeDeactivate:
+			mv.state = models.DeliveryDeactivated
+			dead = append(dead, b.InstallationID)
+		case OutcomeRetry:
+			if b.Attempts < ds.d.Settings.MaxPushAttempts {
+				mv.state = models.DeliveryPending
+				mv.next = now.Add(Backoff(b.Attempts, r.RetryAfter))
+				retries = append(retries, redis.Z{Score: float64(mv.next.UnixMilli()),
+					Member: "delivery:" + b.NotificationID + ":" + b.InstallationID})
+			}
+		default:
+			name = OutcomeFailed
 		}
-	default:
-		outcome = OutcomeFailed
+		ds.d.Metrics.pushes.WithLabelValues(name).Inc()
+		moves[i] = mv
+		attempts[i] = models.PushAttempt{NotificationID: b.NotificationID, InstallationID: b.InstallationID,
+			Attempt: b.Attempts, Outcome: outcomeName(name), ErrorCode: r.ErrorCode, CreatedAt: now.UTC()}
 	}
-	ds.d.Metrics.pushes.WithLabelValues(outcome).Inc()
 	err := ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		attempt := models.PushAttempt{NotificationID: b.NotificationID, InstallationID: b.InstallationID,
-			Attempt: b.Attempts, Outcome: outcomeName(outcome), ErrorCode: r.ErrorCode, CreatedAt: now.UTC()}
-		if err := tx.Create(&attempt).Error; err != nil {
+		if err := tx.CreateInBatches(&attempts, deliveryBatch).Error; err != nil {
 			return err
 		}
-		if state == models.DeliveryDeactivated {
-			if err := tx.Model(&models.Device{}).Where("installation_id = ?", b.InstallationID).
+		if len(dead) > 0 {
+			if err := tx.Model(&models.Device{}).Where("installation_id IN ?", dead).
 				Updates(map[string]any{"active": false, "updated_at": now.UTC()}).Error; err != nil {
 				return err
 			}
 		}
-		return tx.Model(&models.PushDelivery{}).
-			Where("notification_id = ? AND installation_id = ?", b.NotificationID, b.InstallationID).
-			Updates(map[string]any{"state": state, "next_at": next.UTC(), "lease_until": nil, "updated_at": now.UTC()}).Error
+		return ds.move(tx, batch, moves, now)
 	})
-	if err == nil && state == models.DeliveryPending && ds.d.Redis != nil {
-		_ = ds.d.Redis.ZAdd(ctx, ds.keys.wake, redis.Z{Score: float64(next.UnixMilli()),
-			Member: "delivery:" + b.NotificationID + ":" + b.InstallationID}).Err()
+	if err == nil && len(retries) > 0 && ds.d.Redis != nil {
+		_ = ds.d.Redis.ZAdd(ctx, ds.keys.wake, retries...).Err()
 	}
 	return err
+}
+
+// move writes the deliveries' new states and frees their leases: on
+// PostgreSQL in one UPDATE … FROM (VALUES …) per batch; on SQLite, the
+// development backend, one UPDATE per delivery inside the caller's
+// transaction.
+func (ds *dispatcher) move(tx *gorm.DB, batch []models.PushDelivery, moves []outcome, now time.Time) error {
+	if ds.d.DB.Dialect != "postgres" {
+		for i, b := range batch {
+			if err := tx.Model(&models.PushDelivery{}).
+				Where("notification_id = ? AND installation_id = ?", b.NotificationID, b.InstallationID).
+				Updates(map[string]any{"state": moves[i].state, "next_at": moves[i].next.UTC(), "lease_until": nil, "updated_at": now.UTC()}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var sql strings.Builder
+	sql.WriteString(`UPDATE push_deliveries AS d SET state = v.state, next_at = v.next_at, lease_until = NULL, updated_at = ?
+		FROM (VALUES `)
+	args := make([]any, 0, 1+4*len(batch))
+	args = append(args, now.UTC())
+	for i, b := range batch {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, CAST(? AS timestamptz))")
+		args = append(args, b.NotificationID, b.InstallationID, moves[i].state, moves[i].next.UTC())
+	}
+	sql.WriteString(`) AS v(notification_id, installation_id, state, next_at)
+		WHERE d.notification_id = v.notification_id AND d.installation_id = v.installation_id`)
+	return tx.Exec(sql.String(), args...).Error
 }
 
 // outcomeName is the PushAttempt spelling of an outcome.

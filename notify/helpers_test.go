@@ -78,7 +78,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 // world is one test's pipeline over a private database, Redis prefix and
 // FCM sink.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	d      Deps
 	clock  *clock
 	sink   *fcmsink.Sink
@@ -96,7 +96,7 @@ func shanghai(y int, m time.Month, d, hh, mm int) time.Time {
 	return time.Date(y, m, d, hh, mm, 0, 0, workdays.Location)
 }
 
-func newWorld(t *testing.T, digest time.Duration) *world {
+func newWorld(t testing.TB, digest time.Duration) *world {
 	t.Helper()
 	db := testenv.DB(t)
 	rdb, prefix := testenv.Redis(t)

@@ -52,8 +52,8 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	}
 	p := &Pipeline{d: d, keys: k, relayKick: make(chan struct{}, 1), dispKick: make(chan struct{}, 1)}
 	p.relay = &relay{d: d, keys: k}
-	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher}}
 	p.disp = &dispatcher{d: d, keys: k}
+	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, disp: p.disp}}
 	p.esc = &escalator{d: d}
 	p.dl = &deadlines{d: d}
 	p.lock = newRedisLock(d.Redis, k.lock, max(2*d.Settings.ScanInterval, 30*time.Second))
@@ -153,40 +153,74 @@ func (p *Pipeline) runReclaim(ctx, work context.Context) {
 	})
 }
 
+// runDispatcher dispatches at once when this instance's deliverer committed
+// push work (the kick), and otherwise on every poll that finds the wake-up
+// index due, or on the periodic full scan. Due entries are cleared from the
+// index before the database is read: whatever was committed before that is
+// found by this pass, and anything indexed later survives for the next.
 func (p *Pipeline) runDispatcher(ctx, work context.Context) {
+	t := time.NewTicker(p.d.Settings.PollInterval)
+	defer t.Stop()
 	tick := 0
-	every(ctx, p.d.Settings.PollInterval, p.dispKick, func() {
-		tick++
+	kicked := true // the first pass runs at once, as every loop's does
+	for {
 		now := p.d.Now()
 		due, err := p.d.Redis.ZRangeByScore(work, p.keys.wake, &redis.ZRangeBy{
 			Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: 1}).Result()
-		if err == nil && len(due) == 0 && tick%dispatcherFullScanEvery != 0 {
-			return
+		if kicked || err != nil || len(due) > 0 || tick%dispatcherFullScanEvery == 0 {
+			_ = p.d.Redis.ZRemRangeByScore(work, p.keys.wake, "-inf", strconv.FormatInt(now.UnixMilli(), 10)).Err()
+			p.dispatchDue(ctx, work)
 		}
-		p.dispatchDue(ctx, work)
-		_ = p.d.Redis.ZRemRangeByScore(work, p.keys.wake, "-inf", strconv.FormatInt(now.UnixMilli(), 10)).Err()
-	})
-}
-
-// dispatchDue plans and sends everything due now.
-func (p *Pipeline) dispatchDue(ctx, work context.Context) {
-	for ctx.Err() == nil {
-		n, err := p.disp.planDue(work)
-		if err != nil {
-			p.d.Log.WarnContext(work, "notify: plan pushes", "err", err)
+		kicked = false
+		select {
+		case <-ctx.Done():
 			return
-		}
-		if n < jobBatch {
-			break
+		case <-t.C:
+			tick++
+		case <-p.dispKick:
+			kicked = true
 		}
 	}
+}
+
+// dispatchDue plans and sends everything due now: a bounded batch of jobs is
+// planned, its deliveries are leased and handed to up to senders goroutines,
+// and the next batch is planned while they send. It returns once every batch
+// it leased has been sent and recorded.
+func (p *Pipeline) dispatchDue(ctx, work context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, senders)
 	for ctx.Err() == nil {
-		n, err := p.disp.sendDue(work)
+		planned, err := p.disp.planDue(work)
 		if err != nil {
-			p.d.Log.WarnContext(work, "notify: send pushes", "err", err)
-			return
+			p.d.Log.WarnContext(work, "notify: plan pushes", "err", err)
 		}
-		if n < deliveryBatch {
+		for ctx.Err() == nil {
+			// A slot is taken before the lease, so no leased batch waits for
+			// a sender while its lease runs down.
+			slots <- struct{}{}
+			batch, err := p.disp.lease(work)
+			if err != nil || len(batch) == 0 {
+				<-slots
+				if err != nil {
+					p.d.Log.WarnContext(work, "notify: lease pushes", "err", err)
+				}
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				if err := p.disp.deliver(work, batch); err != nil {
+					p.d.Log.WarnContext(work, "notify: send pushes", "err", err)
+				}
+			}()
+			if len(batch) < deliveryBatch {
+				break
+			}
+		}
+		if err != nil || planned == 0 {
 			return
 		}
 	}
