@@ -48,7 +48,8 @@ type Settings struct {
 	// MaxStreamDeliveries dead-letters a stream message after this many
 	// failed deliveries. Default 5.
 	MaxStreamDeliveries int
-	// MaxPushAttempts bounds the sends of one push to one device. Default 5.
+	// MaxPushAttempts bounds the sends of one push to one device. Default
+	// DefaultMaxPushAttempts.
 	MaxPushAttempts int
 	// RedriveAfter re-relays outbox rows not processed this long after
 	// their last relay, so nothing is lost with Redis. Default 1m.
@@ -66,6 +67,13 @@ type Settings struct {
 	// name (a dead instance's entries are reclaimed by the others).
 	Consumer string
 }
+
+// DefaultMaxPushAttempts bounds the sends of one push to one device. With
+// Backoff's waits (at least half of 2 s doubling up to 10 min) 30 attempts
+// span at least 1 h 50 min, so a provider outage of that long loses nothing;
+// a push still failing after that is recorded as failed (its inbox entry
+// stays).
+const DefaultMaxPushAttempts = 30
 
 func (d *Deps) withDefaults() error {
 	if d.DB == nil || d.Approvals == nil || d.Calendar == nil || d.Metrics == nil {
@@ -87,7 +95,7 @@ func (d *Deps) withDefaults() error {
 		s.MaxStreamDeliveries = 5
 	}
 	if s.MaxPushAttempts <= 0 {
-		s.MaxPushAttempts = 5
+		s.MaxPushAttempts = DefaultMaxPushAttempts
 	}
 	if s.StreamMaxLen <= 0 {
 		s.StreamMaxLen = 100000

@@ -311,12 +311,14 @@ func (ds *dispatcher) record(ctx context.Context, batch []models.PushDelivery, r
 			mv.state = models.DeliveryDeactivated
 			dead = append(dead, b.InstallationID)
 		case OutcomeRetry:
-			if b.Attempts < ds.d.Settings.MaxPushAttempts {
-				mv.state = models.DeliveryPending
-				mv.next = now.Add(Backoff(b.Attempts, r.RetryAfter))
-				retries = append(retries, redis.Z{Score: float64(mv.next.UnixMilli()),
-					Member: "delivery:" + b.NotificationID + ":" + b.InstallationID})
+			if b.Attempts >= ds.d.Settings.MaxPushAttempts {
+				name = OutcomeFailed // the budget is spent: record it as the end
+				break
 			}
+			mv.state = models.DeliveryPending
+			mv.next = now.Add(Backoff(b.Attempts, r.RetryAfter))
+			retries = append(retries, redis.Z{Score: float64(mv.next.UnixMilli()),
+				Member: "delivery:" + b.NotificationID + ":" + b.InstallationID})
 		default:
 			name = OutcomeFailed
 		}

@@ -15,9 +15,11 @@ const (
 )
 
 // Backoff returns how long to wait before retry number attempt (1 for the
-// first retry) of a push: exponential with full jitter, so a fleet of
-// failing pushes spreads out instead of stampeding a recovering provider.
-// The wait is uniformly random in [0, min(cap, base·2^(attempt-1))], never
+// first retry) of a push: exponential with "equal jitter", so a fleet of
+// failing pushes spreads out instead of stampeding a recovering provider,
+// while every wait is at least half its window — which makes the outage a
+// push survives predictable (see DefaultMaxPushAttempts). The wait is
+// uniformly random in [w/2, w] for w = min(cap, base·2^(attempt-1)), never
 // shorter than retryAfter (the provider's Retry-After), which is itself
 // capped at six hours.
 func Backoff(attempt int, retryAfter time.Duration) time.Duration {
@@ -30,7 +32,7 @@ func Backoff(attempt int, retryAfter time.Duration) time.Duration {
 			window = w
 		}
 	}
-	wait := rand.N(window + 1)
+	wait := window/2 + rand.N(window/2+1)
 	retryAfter = min(retryAfter, retryAfterCap)
 	return max(wait, retryAfter)
 }

@@ -11,11 +11,11 @@ func TestBackoffBounds(t *testing.T) {
 		retryAfter time.Duration
 		lo, hi     time.Duration
 	}{
-		{attempt: 0, lo: 0, hi: 2 * time.Second},
-		{attempt: 1, lo: 0, hi: 2 * time.Second},
-		{attempt: 3, lo: 0, hi: 8 * time.Second},
-		{attempt: 12, lo: 0, hi: 10 * time.Minute},
-		{attempt: 1000, lo: 0, hi: 10 * time.Minute},
+		{attempt: 0, lo: time.Second, hi: 2 * time.Second},
+		{attempt: 1, lo: time.Second, hi: 2 * time.Second},
+		{attempt: 3, lo: 4 * time.Second, hi: 8 * time.Second},
+		{attempt: 12, lo: 5 * time.Minute, hi: 10 * time.Minute},
+		{attempt: 1000, lo: 5 * time.Minute, hi: 10 * time.Minute},
 		{attempt: 1, retryAfter: 30 * time.Second, lo: 30 * time.Second, hi: 30 * time.Second},
 		{attempt: 20, retryAfter: 30 * time.Second, lo: 30 * time.Second, hi: 10 * time.Minute},
 		{attempt: 2, retryAfter: 72 * time.Hour, lo: 6 * time.Hour, hi: 6 * time.Hour},
@@ -36,6 +36,23 @@ func TestBackoffJitters(t *testing.T) {
 		seen[Backoff(8, 0)] = true
 	}
 	if len(seen) < 10 {
-		t.Errorf("50 backoffs gave only %d distinct waits; want full jitter", len(seen))
+		t.Errorf("50 backoffs gave only %d distinct waits; want jitter", len(seen))
+	}
+}
+
+// TestRetriesOutlastAnOutage: with the default attempt bound, a push keeps
+// being retried through at least an hour and a half of provider outage
+// before it is given up, whatever the jitter draws.
+func TestRetriesOutlastAnOutage(t *testing.T) {
+	var least time.Duration
+	for attempt := 1; attempt < DefaultMaxPushAttempts; attempt++ {
+		window := backoffCap
+		if w := backoffBase << (attempt - 1); attempt <= 30 && w < backoffCap {
+			window = w
+		}
+		least += window / 2
+	}
+	if least < 90*time.Minute {
+		t.Fatalf("%d attempts survive only %v of outage", DefaultMaxPushAttempts, least)
 	}
 }
