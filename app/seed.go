@@ -70,37 +70,16 @@ func seedProject(ctx context.Context, db *gorm.DB, cat *models.Catalog, p mobile
 		return err
 	}
 	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand}
-	statuses := map[string]string{}
 	var states []models.ItemState
-	day := started
-	// Walk the catalog the way a project moves: take the next steps, decide
-	// them, repeat, so the demo state is one the rules can reach.
-	mark := func(count int, status string) {
-		for count > 0 {
-			next := cat.NextSteps(facts, statuses)
-			if len(next) == 0 {
-				return
-			}
-			for _, ns := range next {
-				if count == 0 {
-					return
-				}
-				statuses[ns.Code] = status
-				accepted := day.Midnight()
-				st := models.ItemState{ProjectID: p.ID, ItemCode: ns.Code, Status: status, AcceptedOn: &accepted}
-				if status == models.StatusApproved || status == models.StatusPreApproved {
-					decided := day.AddDays(3).Midnight()
-					st.DecidedOn = &decided
-				}
-				states = append(states, st)
-				count--
-			}
-			day = day.AddDays(2)
+	for _, w := range cat.Walk(facts, started, p.Items.Approved, p.Items.PreApproved, p.Items.Accepted) {
+		accepted := w.AcceptedOn.Midnight()
+		st := models.ItemState{ProjectID: p.ID, ItemCode: w.Code, Status: w.Status, AcceptedOn: &accepted}
+		if w.DecidedOn != nil {
+			decided := w.DecidedOn.Midnight()
+			st.DecidedOn = &decided
 		}
+		states = append(states, st)
 	}
-	mark(p.Items.Approved, models.StatusApproved)
-	mark(p.Items.PreApproved, models.StatusPreApproved)
-	mark(p.Items.Accepted, models.StatusAccepted)
 
 	startedAt := started.Midnight()
 	return db.Transaction(func(tx *gorm.DB) error {

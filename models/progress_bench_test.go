@@ -34,34 +34,10 @@ func demoProgressInput(tb testing.TB, cat *models.Catalog) (models.ProgressInput
 	}
 	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand}
 	in := models.ProgressInput{ProjectID: p.ID, Version: 1, Facts: facts, StartedOn: &started}
-	statuses := map[string]string{}
-	day := started
-	mark := func(count int, status string) {
-		for count > 0 {
-			next := cat.NextSteps(facts, statuses)
-			if len(next) == 0 {
-				return
-			}
-			for _, ns := range next {
-				if count == 0 {
-					return
-				}
-				statuses[ns.Code] = status
-				accepted := day
-				ip := models.ItemProgressInput{Code: ns.Code, Status: status, AcceptedOn: &accepted}
-				if status == models.StatusApproved || status == models.StatusPreApproved {
-					decided := day.AddDays(3)
-					ip.DecidedOn = &decided
-				}
-				in.Items = append(in.Items, ip)
-				count--
-			}
-			day = day.AddDays(2)
-		}
+	for _, w := range cat.Walk(facts, started, p.Items.Approved, p.Items.PreApproved, p.Items.Accepted) {
+		ip := models.ItemProgressInput{Code: w.Code, Status: w.Status, AcceptedOn: &w.AcceptedOn, DecidedOn: w.DecidedOn}
+		in.Items = append(in.Items, ip)
 	}
-	mark(p.Items.Approved, models.StatusApproved)
-	mark(p.Items.PreApproved, models.StatusPreApproved)
-	mark(p.Items.Accepted, models.StatusAccepted)
 	return in, started.AddDays(20)
 }
 

@@ -1,0 +1,48 @@
+package models
+
+import "github.com/weifang/kaigong-zsb/workdays"
+
+// WalkStep is one item a Walk moved: its new status, the day it was
+// accepted and, for a decision, the day it was decided.
+type WalkStep struct {
+	Code       string
+	Status     string
+	AcceptedOn workdays.Date
+	DecidedOn  *workdays.Date
+}
+
+// Walk moves a project through the catalog the way projects move, so demo
+// data and benchmarks start from states the rules can reach: from start, it
+// takes the next steps in catalog order and approves the first `approved`
+// items, then pre-approves the next `preApproved`, then accepts the next
+// `accepted`, a round of next steps every two days, decisions three days
+// after acceptance. It stops early when nothing is next.
+func (c *Catalog) Walk(p ProjectFacts, start workdays.Date, approved, preApproved, accepted int) []WalkStep {
+	statuses := map[string]string{}
+	var out []WalkStep
+	day := start
+	for _, leg := range []struct {
+		n      int
+		status string
+	}{{approved, StatusApproved}, {preApproved, StatusPreApproved}, {accepted, StatusAccepted}} {
+		n := leg.n
+		for n > 0 {
+			next := c.NextSteps(p, statuses)
+			if len(next) == 0 {
+				break
+			}
+			for _, ns := range next[:min(n, len(next))] {
+				statuses[ns.Code] = leg.status
+				st := WalkStep{Code: ns.Code, Status: leg.status, AcceptedOn: day}
+				if leg.status != StatusAccepted {
+					decided := day.AddDays(3)
+					st.DecidedOn = &decided
+				}
+				out = append(out, st)
+				n--
+			}
+			day = day.AddDays(2)
+		}
+	}
+	return out
+}
