@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/weifang/kaigong-zsb/api-docs"
 	"github.com/weifang/kaigong-zsb/app"
 	"github.com/weifang/kaigong-zsb/config"
@@ -76,29 +74,9 @@ func start(t *testing.T, overrides map[string]string) *env {
 			t.Errorf("run: %v", err)
 		}
 		_ = a.Close()
-		flushPrefix(t, cfg.RedisURL, cfg.RedisPrefix)
+		testenv.FlushPrefix(t, cfg.RedisURL, cfg.RedisPrefix)
 	})
 	return &env{t: t, app: a, base: "http://" + a.Addr(), http: &http.Client{Timeout: 15 * time.Second}}
-}
-
-// flushPrefix drops every key the instance wrote under its prefix, so the
-// shared Redis is left as it was found.
-func flushPrefix(t *testing.T, url, prefix string) {
-	if url == "" {
-		return // the in-process Redis went away with the app
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Errorf("flush: %v", err)
-		return
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
 }
 
 // resp is a received answer.

@@ -215,6 +215,7 @@ func startServer(t *testing.T) string {
 		cancel()
 		<-done
 		_ = a.Close()
+		testenv.FlushPrefix(t, cfg.RedisURL, cfg.RedisPrefix)
 	})
 	return "http://" + a.Addr()
 }

@@ -203,3 +203,25 @@ func Redis(tb testing.TB) (redis.UniversalClient, string) {
 	})
 	return c, prefix
 }
+
+// FlushPrefix deletes every key under prefix on the Redis at url, for tests
+// that run a whole app with its own prefix: the shared server is left as it
+// was found. An empty url (an in-process server that is gone) does nothing.
+func FlushPrefix(tb testing.TB, url, prefix string) {
+	tb.Helper()
+	if url == "" {
+		return
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Errorf("testenv: flush: %v", err)
+		return
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+}
