@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: run test build vet fmt bench drills services clean help
+.PHONY: run test build vet fmt bench drills clean help
 
 help:
 	@echo "make run    start the BFF with embedded defaults (SQLite, in-process Redis, local FCM sink, demo data)"
