@@ -141,8 +141,10 @@ type OutboxEntry struct {
 // change and the recipient, so a re-delivered change maps to the same row and
 // the same push notification_id.
 type Notification struct {
-	ID        string    `gorm:"primaryKey;size:64"`
-	UserID    int64     `gorm:"index:idx_notifications_user_created,priority:1;not null"`
+	ID string `gorm:"primaryKey;size:64"`
+	// The partial index keeps the unread count (the badge, counted on every
+	// push) from scanning every notice the user ever received.
+	UserID    int64     `gorm:"index:idx_notifications_user_created,priority:1;index:idx_notifications_unread,where:read_at IS NULL;not null"`
 	Category  string    `gorm:"size:32;not null"`
 	Title     string    `gorm:"size:500;not null"`
 	Body      string    `gorm:"type:text;not null"`

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -25,7 +26,8 @@ type Pipeline struct {
 	d     Deps
 	keys  keys
 	relay *relay
-	cons  *consumer
+	cons  *consumer   // reclaims for the instance
+	reads []*consumer // stream readers sharing the instance's work
 	disp  *dispatcher
 	esc   *escalator
 	dl    *deadlines
@@ -54,6 +56,14 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	p.relay = &relay{d: d, keys: k}
 	p.disp = &dispatcher{d: d, keys: k}
 	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, disp: p.disp}}
+	// Each stream entry costs a database transaction that mostly waits on
+	// round trips; a few readers per instance overlap those waits. They are
+	// ordinary members of the consumer group, so a dead instance's entries
+	// are reclaimed as before.
+	p.reads = []*consumer{p.cons}
+	for i := 1; i < consumerReaders; i++ {
+		p.reads = append(p.reads, &consumer{d: d, keys: k, name: fmt.Sprintf("%s-%d", name, i), dv: p.cons.dv})
+	}
 	p.esc = &escalator{d: d}
 	p.dl = &deadlines{d: d}
 	p.lock = newRedisLock(d.Redis, k.lock, max(2*d.Settings.ScanInterval, 30*time.Second))
@@ -126,6 +136,9 @@ func (p *Pipeline) runRelay(ctx, work context.Context) {
 	})
 }
 
+// consumerReaders is how many stream readers one instance runs.
+const consumerReaders = 4
+
 func (p *Pipeline) runConsumer(ctx, work context.Context) {
 	for ctx.Err() == nil {
 		if err := p.cons.ensureGroup(work); err != nil {
@@ -135,12 +148,20 @@ func (p *Pipeline) runConsumer(ctx, work context.Context) {
 		}
 		break
 	}
-	for ctx.Err() == nil {
-		if _, err := p.cons.readOnce(work, p.d.Settings.PollInterval); err != nil {
-			p.d.Log.WarnContext(work, "notify: stream read", "err", err)
-			sleep(ctx, p.d.Settings.PollInterval)
-		}
+	var wg sync.WaitGroup
+	for _, c := range p.reads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, err := c.readOnce(work, p.d.Settings.PollInterval); err != nil {
+					p.d.Log.WarnContext(work, "notify: stream read", "err", err)
+					sleep(ctx, p.d.Settings.PollInterval)
+				}
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 func (p *Pipeline) runReclaim(ctx, work context.Context) {
