@@ -208,12 +208,13 @@ func (s *Server) listProjects(c *fiber.Ctx) error {
 	for _, r := range unread {
 		unreadBy[r.ProjectID] = r.N
 	}
+	views, err := s.deps.Views.GetMany(ctx, ids, projectview.Summary)
+	if err != nil {
+		return err
+	}
 	items := make([]projectview.SummaryView, 0, len(ids))
-	for _, id := range ids {
-		v, err := s.deps.Views.Get(ctx, id, projectview.Summary)
-		if err != nil {
-			return err
-		}
+	for i, id := range ids {
+		v := views[i]
 		var sv projectview.SummaryView
 		if err := json.Unmarshal(v.Body, &sv); err != nil {
 			return err

@@ -105,20 +105,44 @@ func (v *Views) today() string { return workdays.DateOf(v.now()).String() }
 // Get returns one view of a project, from the cache when it is current.
 // A project that does not exist answers models.ErrNotFound.
 func (v *Views) Get(ctx context.Context, projectID string, kind Kind) (View, error) {
-	day := v.today()
-	vals, err := v.rdb.HMGet(ctx, v.key(projectID), "v", "day", "ent", "agents", string(kind)).Result()
-	if err == nil {
-		if view, ok := decodeCached(projectID, vals); ok && view.Day == day {
-			return view, nil
-		}
-	} else {
-		v.log.WarnContext(ctx, "project view cache unavailable; reading the database", "err", err)
-	}
-	all, err := v.rebuild(ctx, projectID, err == nil)
+	views, err := v.GetMany(ctx, []string{projectID}, kind)
 	if err != nil {
 		return View{}, err
 	}
-	return all.view(kind), nil
+	return views[0], nil
+}
+
+// GetMany returns one view of each project, in order, reading the cache for
+// all of them in one Redis round trip (a list page would otherwise cost one
+// per project) and rebuilding only the ones missing or out of date.
+func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]View, error) {
+	day := v.today()
+	cmds := make([]*redis.SliceCmd, len(projectIDs))
+	_, err := v.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, id := range projectIDs {
+			cmds[i] = pipe.HMGet(ctx, v.key(id), "v", "day", "ent", "agents", string(kind))
+		}
+		return nil
+	})
+	cacheOK := err == nil
+	if !cacheOK {
+		v.log.WarnContext(ctx, "project view cache unavailable; reading the database", "err", err)
+	}
+	out := make([]View, len(projectIDs))
+	for i, id := range projectIDs {
+		if cacheOK {
+			if view, ok := decodeCached(id, cmds[i].Val()); ok && view.Day == day {
+				out[i] = view
+				continue
+			}
+		}
+		all, err := v.rebuild(ctx, id, cacheOK)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = all.view(kind)
+	}
+	return out, nil
 }
 
 func decodeCached(projectID string, vals []any) (View, bool) {

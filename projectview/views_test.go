@@ -125,3 +125,29 @@ func TestETagMovesWithTheDay(t *testing.T) {
 		t.Fatal("ETag must change with the version and with the day")
 	}
 }
+
+func TestGetManyMixesCachedAndRebuilt(t *testing.T) {
+	v, db, _ := setup(t)
+	ctx := context.Background()
+	started := time.Date(2026, 11, 2, 0, 0, 0, 0, workdays.Location)
+	if err := db.Create(&models.Project{ID: "WF-T-2", Name: "t2", Type: models.ProjectIndustrial, EnterpriseCode: "91370700MA3DEMO001", RegionCode: "370702", Version: 3, StartedOn: &started}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Get(ctx, "WF-T-1", Summary); err != nil { // cache one of the two
+		t.Fatal(err)
+	}
+	builds := v.builds.Load()
+	views, err := v.GetMany(ctx, []string{"WF-T-2", "WF-T-1"}, Summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != 2 || views[0].ProjectID != "WF-T-2" || views[0].Version != 3 || views[1].ProjectID != "WF-T-1" {
+		t.Fatalf("views %+v", views)
+	}
+	if n := v.builds.Load() - builds; n != 1 {
+		t.Fatalf("%d rebuilds, want 1 (only the uncached project)", n)
+	}
+	if _, err := v.GetMany(ctx, []string{"WF-T-1", "WF-NOPE"}, Summary); models.ErrorCode(err) != models.CodeNotFound {
+		t.Fatalf("unknown project in a batch: %v", err)
+	}
+}
