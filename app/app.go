@@ -251,12 +251,13 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { pipeDone <- a.Pipeline.Run(pipeCtx) }()
 
 	var runErr error
+	pipeStopped := false
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	case err := <-pipeDone:
-		runErr = fmt.Errorf("notification pipeline stopped: %w", err)
-		pipeDone <- nil
+		pipeStopped = true
+		runErr = fmt.Errorf("notification pipeline stopped early: %v", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -270,6 +271,9 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Wait()
 	a.log.Info("shutting down: draining the notification pipeline")
 	stopPipeline()
+	if pipeStopped {
+		return runErr
+	}
 	select {
 	case err := <-pipeDone:
 		if err != nil && !errors.Is(err, context.Canceled) {
