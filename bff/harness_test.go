@@ -1,11 +1,14 @@
 package bff_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -213,3 +216,44 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// doOversized sends a POST whose declared body is larger than the server
+// accepts, as a client that reads the answer before finishing its upload:
+// the headers with the full Content-Length, the first 64 KiB of the body,
+// then the answer. The server refuses such a request from its headers and
+// closes the connection, so a plain client may see a broken pipe in place
+// of the 413; this one always sees the answer.
+func (e *env) doOversized(path string, size int, headers ...string) resp {
+	e.t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", path, strings.TrimPrefix(e.base, "http://"), size)
+	for i := 0; i+1 < len(headers); i += 2 {
+		fmt.Fprintf(&head, "%s: %s\r\n", headers[i], headers[i+1])
+	}
+	head.WriteString("\r\n")
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := conn.Write([]byte(head.String())); err != nil {
+		e.t.Fatal(err)
+	}
+	_, _ = conn.Write(bytes.Repeat([]byte("x"), 64<<10)) // the server may already have hung up
+	record("POST", path)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		e.t.Fatalf("reading the answer to an oversized body: %v", err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	vreq, _ := http.NewRequest("POST", e.base+path, nil)
+	if err := validator.Validate(vreq, nil, res.StatusCode, res.Header, out); err != nil {
+		e.t.Errorf("contract violation: %v\nbody: %s", err, truncate(out))
+	}
+	return resp{Status: res.StatusCode, Header: res.Header, Body: out}
+}
