@@ -25,6 +25,7 @@ import (
 	"github.com/weifang/kaigong-zsb/bff"
 	"github.com/weifang/kaigong-zsb/config"
 	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/projectview"
@@ -39,6 +40,7 @@ type App struct {
 	log      *slog.Logger
 	DB       *store.DB
 	Redis    *redisconn.Conn
+	Bus      *localcache.Bus
 	Tokens   *auth.Tokens
 	Sink     *fcmsink.Sink // the built-in local sink, when FCM is not configured
 	SinkURL  string
@@ -81,6 +83,30 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Redis.Close)
+	// Hot Redis answers (token revocation checks, project views) are kept
+	// in the process while this subscription to their invalidations holds.
+	a.Bus = localcache.NewBus(a.Redis.Client, cfg.RedisPrefix, log)
+	a.Bus.Start()
+	a.closers = append(a.closers, a.Bus.Close)
+	a.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "zsb_localcache_subscription_live",
+			Help: "1 while the cache invalidation subscription is live (in-process caches trusted), else 0.",
+		}, func() float64 {
+			if a.Bus.Live() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zsb_localcache_invalidations_total",
+			Help: "Cache invalidations received from other instances and this one over the subscription.",
+		}, func() float64 { return float64(a.Bus.Received()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zsb_localcache_subscription_changes_total",
+			Help: "Times the invalidation subscription was gained or lost (each drops every in-process entry).",
+		}, func() float64 { return float64(a.Bus.Resets()) }),
+	)
 
 	keys, err := a.signingKeys()
 	if err != nil {
@@ -88,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.Tokens, err = auth.NewTokens(auth.TokensConfig{
 		Keys: keys, Redis: a.Redis.Client, Prefix: cfg.RedisPrefix,
-		Issuer: "zsb-bff", Audience: "zsb-mobile", Users: auth.DBUserLookup(a.DB.DB),
+		Issuer: "zsb-bff", Audience: "zsb-mobile", Users: auth.DBUserLookup(a.DB.DB), Bus: a.Bus,
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +155,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		debug.FreeOSMemory()
 	}
 	a.Views = projectview.New(a.DB, a.Redis.Client, cfg.RedisPrefix, cat, cal, nil, log)
+	a.Views.UseBus(a.Bus)
 
 	metrics, err := notify.NewMetrics(a.registry)
 	if err != nil {

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +48,16 @@ func TestDevelopmentDefaultsTwice(t *testing.T) {
 			t.Fatalf("start %d: readyz %v %v", i+1, err, res)
 		}
 		res.Body.Close()
+		// The in-process Redis-protocol server carries the cache
+		// invalidations too, so the in-process caches work with the
+		// embedded defaults.
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(metricsText(t, a), "zsb_localcache_subscription_live 1") {
+			if time.Now().After(deadline) {
+				t.Fatalf("start %d: the invalidation subscription never went live", i+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		k, err := a.signingKeys()
 		if err != nil {
 			t.Fatal(err)
@@ -73,4 +85,18 @@ func TestOpenFailsCleanly(t *testing.T) {
 	if _, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("Open succeeded with Redis unreachable")
 	}
+}
+
+func metricsText(t *testing.T, a *App) string {
+	t.Helper()
+	res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + a.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

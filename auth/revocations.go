@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -27,10 +28,32 @@ const familyRevoked = "revoked"
 //	auth:{u:<id>}:gen          user's token generation (INCR on revoke; no TTL)
 //	auth:{u:<id>}:fam:<fam>    refresh family: current refresh jti, or "revoked"
 //	auth:{u:<id>}:deny:<jti>   access token denied at logout, until it expires
+//
+// Every change that can end access tokens is announced on the local-cache
+// invalidation channel (topic user, key the user id) after it is in Redis,
+// so instances that remember unrevoked access tokens (UseBus) forget the
+// user's at once.
 type Revocations struct {
 	rdb    redis.UniversalClient
 	prefix string
+	pub    localcache.Publisher
+	bus    *localcache.Bus
+	// unrevoked remembers, per user, the access tokens (jti) Redis said
+	// were not revoked; nil without a bus.
+	unrevoked *localcache.Cache[tokenSet]
 }
+
+// tokenSet is a set of access token ids. A stored set is never modified;
+// adding a token stores a copy.
+type tokenSet map[string]struct{}
+
+// Local memory of unrevoked access tokens: how long an answer is kept at
+// most (the invalidation normally ends it at once; the TTL bounds an
+// announcement that was lost), and how many tokens are remembered.
+const (
+	unrevokedTTL = 5 * time.Second
+	unrevokedMax = 100_000
+)
 
 // NewRevocations returns the revocation store using rdb, with every key
 // starting with prefix. The prefix must not contain braces, which would
@@ -42,7 +65,57 @@ func NewRevocations(rdb redis.UniversalClient, prefix string) (*Revocations, err
 	if err := checkPrefix(prefix); err != nil {
 		return nil, err
 	}
-	return &Revocations{rdb: rdb, prefix: prefix}, nil
+	return &Revocations{rdb: rdb, prefix: prefix, pub: localcache.NewPublisher(rdb, prefix)}, nil
+}
+
+// UseBus lets the store remember, in the process, access tokens Redis said
+// were not revoked, for as long as bus is live and no revocation of their
+// user was announced. Call it once, before the store is used.
+func (r *Revocations) UseBus(bus *localcache.Bus) {
+	r.bus = bus
+	r.unrevoked = localcache.NewCache(bus, localcache.TopicUser, unrevokedTTL, unrevokedMax,
+		func(s tokenSet) int { return len(s) })
+}
+
+// announce tells every instance that userID's revocation state changed. It
+// is called after the change is in Redis.
+func (r *Revocations) announce(ctx context.Context, userID int64) error {
+	key := strconv.FormatInt(userID, 10)
+	var err error
+	if r.bus != nil {
+		err = r.bus.Publish(ctx, localcache.TopicUser, key)
+	} else {
+		err = r.pub.Publish(ctx, localcache.TopicUser, key)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// knownUnrevoked reports whether the process remembers c as not revoked.
+func (r *Revocations) knownUnrevoked(c Claims) bool {
+	set, ok := r.unrevoked.Get(strconv.FormatInt(c.UserID, 10))
+	if !ok {
+		return false
+	}
+	_, ok = set[c.TokenID]
+	return ok
+}
+
+// rememberUnrevoked records that Redis said c was not revoked, in a read
+// that began at t.
+func (r *Revocations) rememberUnrevoked(t localcache.Ticket, c Claims) {
+	r.unrevoked.Update(t, strconv.FormatInt(c.UserID, 10), func(cur tokenSet, ok bool) tokenSet {
+		next := make(tokenSet, len(cur)+1)
+		if ok {
+			for k := range cur {
+				next[k] = struct{}{}
+			}
+		}
+		next[c.TokenID] = struct{}{}
+		return next
+	})
 }
 
 func checkPrefix(prefix string) error {
@@ -60,7 +133,7 @@ func (r *Revocations) RevokeUser(ctx context.Context, userID int64) error {
 	if err := r.rdb.Incr(ctx, r.genKey(userID)).Err(); err != nil {
 		return unavailable(err)
 	}
-	return nil
+	return r.announce(ctx, userID)
 }
 
 func (r *Revocations) userTag(userID int64) string {
@@ -135,6 +208,12 @@ func (r *Revocations) rotate(ctx context.Context, c Claims, nextJTI string, ttl,
 	if err != nil {
 		return 0, unavailable(err)
 	}
+	if res == userRevoked || res == tokenReused {
+		// The script revoked the family: its access tokens end too.
+		if err := r.announce(ctx, c.UserID); err != nil {
+			return 0, err
+		}
+	}
 	return res, nil
 }
 
@@ -144,7 +223,7 @@ func (r *Revocations) revokeFamily(ctx context.Context, userID int64, fam string
 	if err := r.rdb.Set(ctx, r.familyKey(userID, fam), familyRevoked, keep).Err(); err != nil {
 		return unavailable(err)
 	}
-	return nil
+	return r.announce(ctx, userID)
 }
 
 // logout denies one access token until it expires and revokes its family, in
@@ -160,7 +239,7 @@ func (r *Revocations) logout(ctx context.Context, c Claims, denyFor, keepRevoked
 	if err != nil {
 		return unavailable(err)
 	}
-	return nil
+	return r.announce(ctx, c.UserID)
 }
 
 // accessState is what Redis says about one access token.

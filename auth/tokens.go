@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -51,6 +52,9 @@ type TokensConfig struct {
 	// Users finds the user a refresh token names, to refuse disabled
 	// accounts and re-issue with current data.
 	Users UserLookup
+	// Bus, when set, lets access-token checks be remembered in the process
+	// until a revocation is announced (see Revocations.UseBus).
+	Bus *localcache.Bus
 }
 
 // Tokens issues, verifies, rotates and revokes access and refresh tokens.
@@ -111,6 +115,9 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 	rev, err := NewRevocations(cfg.Redis, cfg.Prefix)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Bus != nil {
+		rev.UseBus(cfg.Bus)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -13,7 +13,9 @@ import (
 // algorithm (EdDSA only), key id, signature, type, issuer, audience, subject,
 // id, issue time, not-before and expiry, then — in one Redis round trip —
 // that it was not logged out, its family not revoked and its user not
-// revoked since. It answers token_expired for a token whose only fault is
+// revoked since. With a live invalidation bus (Revocations.UseBus) the
+// answer of that round trip is remembered until the user's revocation
+// state changes, so a token's later requests cost no round trip. It answers token_expired for a token whose only fault is
 // its age, token_invalid for every other fault, and unavailable when Redis
 // cannot be asked. A family Redis no longer knows (expired, or data lost) is
 // not taken as revoked: only an explicit revocation ends an access token
@@ -23,6 +25,10 @@ func (t *Tokens) VerifyAccess(ctx context.Context, token string) (Claims, error)
 	if err != nil {
 		return Claims{}, err
 	}
+	if t.rev.knownUnrevoked(c) {
+		return c, nil
+	}
+	ticket := t.rev.unrevoked.Begin()
 	st, err := t.rev.accessCheck(ctx, c)
 	if err != nil {
 		return Claims{}, err
@@ -35,6 +41,7 @@ func (t *Tokens) VerifyAccess(ctx context.Context, token string) (Claims, error)
 	case st.familyRevoked:
 		return Claims{}, tokenInvalid("family revoked")
 	}
+	t.rev.rememberUnrevoked(ticket, c)
 	return c, nil
 }
 

@@ -4,6 +4,7 @@ package logging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,27 +25,40 @@ func RequestID(ctx context.Context) string {
 
 // New returns a JSON logger at the given level ("debug", "info", "warn",
 // "error") that adds request_id to records logged with a request's context.
+//
+// If w has a Flush method (BufferedWriter), it is flushed after every record
+// at warning level or above, so those are never held back.
 func New(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
+	f, _ := w.(flusher)
+	return slog.New(requestIDHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}), f})
 }
 
-type requestIDHandler struct{ slog.Handler }
+type flusher interface{ Flush() error }
+
+type requestIDHandler struct {
+	slog.Handler
+	flush flusher
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	return h.Handler.Handle(ctx, r)
+	err := h.Handler.Handle(ctx, r)
+	if h.flush != nil && r.Level >= slog.LevelWarn {
+		err = errors.Join(err, h.flush.Flush())
+	}
+	return err
 }
 
 func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+	return requestIDHandler{h.Handler.WithAttrs(attrs), h.flush}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return requestIDHandler{h.Handler.WithGroup(name), h.flush}
 }
 
 // RedisLogger adapts a slog logger to go-redis's internal logger, so the

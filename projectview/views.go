@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
+	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/workdays"
@@ -40,6 +41,26 @@ const (
 
 // cacheTTL bounds how long an untouched project's views stay in Redis.
 const cacheTTL = 48 * time.Hour
+
+// The in-process copy of cached views (UseBus): how long an entry is kept
+// at most (an invalidation normally ends it at once; the TTL bounds one that
+// was lost) and how many bytes of views it holds.
+const (
+	localTTL      = 5 * time.Second
+	localMaxBytes = 16 << 20
+)
+
+// localViews is the in-process entry of one project: the views read so far,
+// by kind. A stored entry is never modified; adding a view stores a copy.
+type localViews map[Kind]View
+
+func (lv localViews) weight() int {
+	n := 0
+	for _, v := range lv {
+		n += len(v.Body) + 256
+	}
+	return n
+}
 
 // View is one view of a project with what a reader needs to authorize and
 // to answer conditional requests.
@@ -85,6 +106,10 @@ type Views struct {
 	log    *slog.Logger
 	group  singleflight.Group
 	builds atomic.Int64 // database rebuilds, for tests and metrics
+
+	bus   *localcache.Bus
+	pub   localcache.Publisher
+	local *localcache.Cache[localViews] // nil without a bus
 }
 
 // New returns a Views. now is the clock (nil: time.Now).
@@ -92,7 +117,50 @@ func New(db *store.DB, rdb redis.UniversalClient, prefix string, cat *models.Cat
 	if now == nil {
 		now = time.Now
 	}
-	return &Views{db: db, rdb: rdb, prefix: prefix, cat: cat, cal: cal, now: now, log: log}
+	return &Views{db: db, rdb: rdb, prefix: prefix, cat: cat, cal: cal, now: now, log: log, pub: localcache.NewPublisher(rdb, prefix)}
+}
+
+// UseBus keeps a copy of the views read from Redis in the process, trusted
+// while bus is live and until Refresh (on any instance) announces that the
+// project changed. Call it once, before the views are used.
+func (v *Views) UseBus(bus *localcache.Bus) {
+	v.bus = bus
+	v.local = localcache.NewCache(bus, localcache.TopicProject, localTTL, localMaxBytes, localViews.weight)
+}
+
+// remember keeps view in the process, read from Redis in a read that began
+// at t.
+func (v *Views) remember(t localcache.Ticket, kind Kind, view View) {
+	v.local.Update(t, view.ProjectID, func(cur localViews, ok bool) localViews {
+		next := make(localViews, len(cur)+1)
+		if ok {
+			for k, x := range cur {
+				if x.Version == view.Version && x.Day == view.Day {
+					next[k] = x
+				}
+			}
+		}
+		next[kind] = view
+		return next
+	})
+}
+
+// rememberAll keeps every view of b in the process, built from a read that
+// began at t.
+func (v *Views) rememberAll(t localcache.Ticket, b built) {
+	lv := make(localViews, len(b.bodies))
+	for kind := range b.bodies {
+		lv[kind] = b.view(kind)
+	}
+	v.local.Put(t, b.projectID, lv)
+}
+
+// announce tells every instance that projectID's views changed.
+func (v *Views) announce(ctx context.Context, projectID string) error {
+	if v.bus != nil {
+		return v.bus.Publish(ctx, localcache.TopicProject, projectID)
+	}
+	return v.pub.Publish(ctx, localcache.TopicProject, projectID)
 }
 
 // Catalog returns the approval catalog the views are built from.
@@ -117,10 +185,25 @@ func (v *Views) Get(ctx context.Context, projectID string, kind Kind) (View, err
 // per project) and rebuilding only the ones missing or out of date.
 func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]View, error) {
 	day := v.today()
+	out := make([]View, len(projectIDs))
+	var missing []int // indexes of projectIDs not current in the process
+	for i, id := range projectIDs {
+		if lv, ok := v.local.Get(id); ok {
+			if view, ok := lv[kind]; ok && view.Day == day {
+				out[i] = view
+				continue
+			}
+		}
+		missing = append(missing, i)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	ticket := v.local.Begin()
 	cmds := make([]*redis.SliceCmd, len(projectIDs))
 	_, err := v.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, id := range projectIDs {
-			cmds[i] = pipe.HMGet(ctx, v.key(id), "v", "day", "ent", "agents", string(kind))
+		for _, i := range missing {
+			cmds[i] = pipe.HMGet(ctx, v.key(projectIDs[i]), "v", "day", "ent", "agents", string(kind))
 		}
 		return nil
 	})
@@ -128,17 +211,23 @@ func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]
 	if !cacheOK {
 		v.log.WarnContext(ctx, "project view cache unavailable; reading the database", "err", err)
 	}
-	out := make([]View, len(projectIDs))
-	for i, id := range projectIDs {
+	for _, i := range missing {
+		id := projectIDs[i]
 		if cacheOK {
 			if view, ok := decodeCached(id, cmds[i].Val()); ok && view.Day == day {
+				v.remember(ticket, kind, view)
 				out[i] = view
 				continue
 			}
 		}
-		all, err := v.rebuild(ctx, id, cacheOK)
+		all, shared, err := v.rebuild(ctx, id, cacheOK)
 		if err != nil {
 			return nil, err
+		}
+		if !shared {
+			// Built here, from the database as it was after the ticket: a
+			// rebuild joined from another reader may have read it before.
+			v.rememberAll(ticket, all)
 		}
 		out[i] = all.view(kind)
 	}
@@ -177,12 +266,25 @@ func parseIDs(s string) []int64 {
 // the cache. The notify intake calls it after committing a change and before
 // answering 202, so no reader sees the old state afterwards. If the cache
 // cannot be written the entry is deleted instead, and the error returned.
+//
+// Whatever happened to the Redis entry, every instance is then told to
+// forget its in-process copy of the project's views.
 func (v *Views) Refresh(ctx context.Context, projectID string) error {
-	_, err := v.rebuild(ctx, projectID, true)
+	// Not through the singleflight group: a rebuild already in flight may
+	// have read the database before the change being refreshed committed.
+	b, err := v.build(ctx, projectID)
+	if err == nil {
+		if err = v.store(ctx, b); err != nil {
+			err = fmt.Errorf("projectview: write %s: %w", projectID, err)
+		}
+	}
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		if derr := v.rdb.Del(ctx, v.key(projectID)).Err(); derr != nil {
-			return fmt.Errorf("projectview: refresh %s failed (%v) and the stale entry could not be dropped: %w", projectID, err, derr)
+			err = fmt.Errorf("projectview: refresh %s failed (%v) and the stale entry could not be dropped: %w", projectID, err, derr)
 		}
+	}
+	if aerr := v.announce(ctx, projectID); aerr != nil {
+		err = errors.Join(err, fmt.Errorf("projectview: announce the change of %s: %w", projectID, aerr))
 	}
 	return err
 }
@@ -204,8 +306,8 @@ func (b built) view(kind Kind) View {
 // rebuild builds every view once per project at a time (singleflight) and,
 // when write is set, stores them unless the cache already holds a newer
 // version.
-func (v *Views) rebuild(ctx context.Context, projectID string, write bool) (built, error) {
-	res, err, _ := v.group.Do(projectID, func() (any, error) {
+func (v *Views) rebuild(ctx context.Context, projectID string, write bool) (b built, shared bool, err error) {
+	res, err, shared := v.group.Do(projectID, func() (any, error) {
 		b, err := v.build(ctx, projectID)
 		if err != nil {
 			return built{}, err
@@ -218,9 +320,9 @@ func (v *Views) rebuild(ctx context.Context, projectID string, write bool) (buil
 		return b, nil
 	})
 	if err != nil {
-		return built{}, err
+		return built{}, shared, err
 	}
-	return res.(built), nil
+	return res.(built), shared, nil
 }
 
 // storeScript replaces the cached views unless the cache holds a newer

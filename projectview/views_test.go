@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
 
+	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/testenv"
@@ -149,5 +153,149 @@ func TestGetManyMixesCachedAndRebuilt(t *testing.T) {
 	}
 	if _, err := v.GetMany(ctx, []string{"WF-T-1", "WF-NOPE"}, Summary); models.ErrorCode(err) != models.CodeNotFound {
 		t.Fatalf("unknown project in a batch: %v", err)
+	}
+}
+
+// hmgetCounter counts the HMGETs a client sends, pipelined or not.
+type hmgetCounter struct{ n atomic.Int64 }
+
+func (h *hmgetCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *hmgetCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if strings.EqualFold(cmd.Name(), "hmget") {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *hmgetCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			if strings.EqualFold(c.Name(), "hmget") {
+				h.n.Add(1)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Two instances share the database and Redis. Instance b keeps what it read
+// in the process and reads Redis again only after a's Refresh announced a
+// change.
+func TestLocalCopyForgottenOnRefreshAnywhere(t *testing.T) {
+	a, db, _ := setup(t)
+	ctx := context.Background()
+	prefix := a.prefix
+	count := &hmgetCounter{}
+	opts, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdbB := redis.NewClient(opts)
+	rdbB.AddHook(count)
+	t.Cleanup(func() { rdbB.Close() })
+	cal, _ := workdays.New(nil)
+	b := New(db, rdbB, prefix, models.DefaultCatalog(), cal, a.now, slog.New(slog.DiscardHandler))
+	for _, v := range []*Views{a, b} {
+		bus := localcache.NewBus(v.rdb, prefix, nil)
+		bus.Start()
+		t.Cleanup(func() { _ = bus.Close() })
+		waitUntil(t, "subscription", bus.Live)
+		v.UseBus(bus)
+	}
+
+	for range 3 {
+		view, err := b.Get(ctx, "WF-T-1", Progress)
+		if err != nil || version(t, view) != 1 {
+			t.Fatalf("read: %v", err)
+		}
+	}
+	if n := count.n.Load(); n != 1 {
+		t.Fatalf("%d Redis reads for 3 reads of one view; want 1", n)
+	}
+	// The miss rebuilt every view of the project; the other kinds are kept
+	// too.
+	for range 2 {
+		if _, err := b.Get(ctx, "WF-T-1", Guide); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count.n.Load(); n != 1 {
+		t.Fatalf("reading the guide after a rebuild: %d Redis reads, want still 1", n)
+	}
+
+	if err := db.Model(&models.Project{}).Where("id = ?", "WF-T-1").Update("version", 2).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(ctx, "WF-T-1"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "b sees version 2", func() bool {
+		view, err := b.Get(ctx, "WF-T-1", Progress)
+		return err == nil && version(t, view) == 2
+	})
+	// That read found a's write-through in Redis and kept it.
+	before := count.n.Load()
+	if view, _ := b.Get(ctx, "WF-T-1", Progress); version(t, view) != 2 || count.n.Load() != before {
+		t.Fatal("the new version was not kept in the process")
+	}
+	if b.builds.Load() != 1 {
+		t.Fatalf("b rebuilt %d times; only its first miss should have", b.builds.Load())
+	}
+}
+
+// Refresh must build from the database as it is after the change, even
+// when a rebuild for a reader is in flight with the state from before.
+func TestRefreshDoesNotJoinAnOlderRebuild(t *testing.T) {
+	v, db, _ := setup(t)
+	ctx := context.Background()
+	var first atomic.Bool
+	blocked, release := make(chan struct{}), make(chan struct{})
+	if err := db.Callback().Query().Before("gorm:query").Register("test:hold_first_states_read", func(tx *gorm.DB) {
+		if tx.Statement.Table == "item_states" && first.CompareAndSwap(false, true) {
+			close(blocked)
+			<-release
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	readerDone := make(chan error, 1)
+	go func() {
+		_, err := v.Get(ctx, "WF-T-1", Progress) // a miss: reads version 1, then waits
+		readerDone <- err
+	}()
+	<-blocked
+	if err := db.Model(&models.Project{}).Where("id = ?", "WF-T-1").Update("version", 2).Error; err != nil {
+		t.Fatal(err)
+	}
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- v.Refresh(ctx, "WF-T-1") }()
+	select {
+	case err := <-refreshed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("Refresh waited for the reader's rebuild (it joined it)")
+	}
+	close(release)
+	if err := <-readerDone; err != nil {
+		t.Fatal(err)
+	}
+	view, err := v.Get(ctx, "WF-T-1", Progress)
+	if err != nil || version(t, view) != 2 {
+		t.Fatalf("after the refresh the cache serves version %d (err %v), want 2", version(t, view), err)
 	}
 }

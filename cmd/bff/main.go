@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -47,7 +48,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := logging.New(stderr, cfg.LogLevel)
+	// Log lines are written in batches (warnings and errors at once), so an
+	// access log line per request does not cost a system call per request.
+	logOut := logging.NewBufferedWriter(stderr, 64<<10, 200*time.Millisecond)
+	defer logOut.Close()
+	log := logging.New(logOut, cfg.LogLevel)
 	// go-redis logs through a package-level logger of its own.
 	redis.SetLogger(logging.RedisLogger{Log: log})
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
