@@ -21,47 +21,86 @@ import (
 // shanghai is the zone the upstream system stamps events in.
 var shanghai = time.FixedZone("CST", 8*3600)
 
-// eventSource makes signed item.status_changed events for one project:
-// increasing sequence numbers, the catalog's items for the project type in
-// turn, statuses alternating between accepted and approved (ordinary
-// notices: pushed at once, no agent tasks).
+// eventSource makes signed events for one project: increasing sequence
+// numbers; item.status_changed events on the catalog's items for the
+// project type in turn, statuses alternating between accepted and approved
+// (ordinary notices: pushed at once, no agent tasks); and, for the projects
+// the harness creates, the project.upserted that announces the project.
+// One project's events must reach the BFF in sequence, so a source is used
+// by one sender at a time.
 type eventSource struct {
-	runID   string
-	project string
-	secret  string
-	items   []string
-	userID  int64
+	runID    string
+	idPrefix string // event ids are idPrefix-NNNNNN
+	project  string
+	secret   string
+	items    []string
+	userID   int64
 
 	mu  sync.Mutex
 	seq int64
 	n   int
 }
 
-func newEventSource(runID, project, projectType, secret string, userID int64) *eventSource {
+// deadlineWarnDays is the BFF's BFF_DEADLINE_WARN_DAYS, left at its default
+// by the harness: its deadline scan (every minute) warns the enterprise of
+// every accepted item with this many working days left or fewer, and of
+// every overdue one, once per project, item and due date.
+const deadlineWarnDays = 3
+
+// newEventSource makes events for an existing (demo) project; its sequence
+// numbers start above anything the demo seed could have used. clocked are
+// the project's items whose clock has already started (an accepted_on in
+// its progress): accepting them again would restart a clock from the seed's
+// dates, overdue or nearly so.
+func newEventSource(runID, project, projectType, secret string, userID int64, clocked map[string]bool) *eventSource {
+	return newSource(runID, "bench-"+runID, project, projectType, secret, userID, 1000, clocked)
+}
+
+// newSource makes events for project with ids idPrefix-NNNNNN, the first
+// with sequence seq+1, on the type's items in catalog order, leaving out
+// those in skip and those whose time limit is deadlineWarnDays or less.
+// Every item the harness accepts then has its clock start with more than
+// deadlineWarnDays left, so the BFF's deadline scan finds nothing to warn
+// of: its warnings would go to every device registered at the time, the
+// fan-out's 2,000 included, and be counted as that phase's work.
+func newSource(runID, idPrefix, project, projectType, secret string, userID, seq int64, skip map[string]bool) *eventSource {
 	cat := models.DefaultCatalog()
 	var items []string
 	for i := range cat.Items {
-		if cat.Items[i].Applies(projectType) {
-			items = append(items, cat.Items[i].Code)
+		it := &cat.Items[i]
+		if it.Applies(projectType) && it.TimeLimitWorkingDays > deadlineWarnDays && !skip[it.Code] {
+			items = append(items, it.Code)
 		}
 	}
-	// Start above anything the demo seed or an earlier event could have used.
-	return &eventSource{runID: runID, project: project, secret: secret, items: items, userID: userID, seq: 1000}
+	return &eventSource{runID: runID, idPrefix: idPrefix, project: project, secret: secret, items: items, userID: userID, seq: seq}
+}
+
+// projectFacts is the project block of a project.upserted event.
+type projectFacts struct {
+	Name               string `json:"name"`
+	Type               string `json:"type"`
+	CreditCode         string `json:"enterprise_credit_code"`
+	RegionCode         string `json:"region_code"`
+	KeyProject         bool   `json:"key_project"`
+	RegionalAssessment bool   `json:"regional_assessment"`
+	StandardLand       bool   `json:"standard_land"`
 }
 
 // event is one sent event and what became of it.
 type event struct {
-	ID       string
-	Item     string
-	Status   string
-	Sequence int64
-	Sent     time.Time // request written
-	Accepted time.Time // 202 read
-	Result   string    // applied, duplicate, stale; or the error
-	NotifID  string    // the notification id its push should carry
+	ID        string
+	Project   string
+	Item      string
+	Status    string
+	Sequence  int64
+	Scheduled time.Time // when an open-loop run meant to send it (zero otherwise)
+	Sent      time.Time // request written
+	Accepted  time.Time // 202 read
+	Result    string    // applied, duplicate, stale; or the error
+	NotifID   string    // the notification id its push should carry
 }
 
-// next makes the next event's body.
+// next makes the next item.status_changed event's body.
 func (s *eventSource) next() (event, []byte) {
 	s.mu.Lock()
 	s.seq++
@@ -71,7 +110,8 @@ func (s *eventSource) next() (event, []byte) {
 	s.mu.Unlock()
 	statuses := [2]string{models.StatusAccepted, models.StatusApproved}
 	ev := event{
-		ID:       fmt.Sprintf("bench-%s-%06d", s.runID, i),
+		ID:       fmt.Sprintf("%s-%06d", s.idPrefix, i),
+		Project:  s.project,
 		Item:     s.items[i%len(s.items)],
 		Status:   statuses[(i/len(s.items))%2],
 		Sequence: seq,
@@ -94,9 +134,29 @@ func notificationID(eventID string, userID int64) string {
 	return "n_" + hex.EncodeToString(sum[:16])
 }
 
-// send posts one signed event and waits for the answer.
+// send posts the next item.status_changed event and waits for the answer.
 func (s *eventSource) send(c *loadClient, bffBase string, req *fiber.Request, resp *fiber.Response) event {
 	ev, body := s.next()
+	return s.post(c, bffBase, req, resp, ev, body)
+}
+
+// upsert announces the project with project.upserted (the next sequence
+// number), creating it when the BFF does not know it yet.
+func (s *eventSource) upsert(c *loadClient, bffBase string, facts projectFacts) event {
+	s.mu.Lock()
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
+	ev := event{ID: fmt.Sprintf("%s-upsert-%d", s.idPrefix, seq), Project: s.project, Sequence: seq}
+	body, _ := json.Marshal(map[string]any{
+		"event_id": ev.ID, "type": "project.upserted", "occurred_at": time.Now().In(shanghai).Format(time.RFC3339),
+		"project_id": s.project, "sequence": seq, "project": facts,
+	})
+	return s.post(c, bffBase, new(fiber.Request), new(fiber.Response), ev, body)
+}
+
+// post signs and posts one event body and reads the answer into ev.
+func (s *eventSource) post(c *loadClient, bffBase string, req *fiber.Request, resp *fiber.Response, ev event, body []byte) event {
 	ts, sig := notify.SignEvent(s.secret, time.Now(), body)
 	req.Reset()
 	req.SetRequestURI(bffBase + "/v1/upstream/events")
@@ -130,6 +190,7 @@ func (s *eventSource) send(c *loadClient, bffBase string, req *fiber.Request, re
 // push is one delivered message as the sink recorded it.
 type push struct {
 	NotifID  string
+	Project  string
 	Items    string
 	Token    string
 	Received time.Time
@@ -164,7 +225,7 @@ func (s *sinkReader) delivered() []push {
 			Data map[string]string `json:"data"`
 		}
 		_ = json.Unmarshal(m.Message, &body)
-		s.pushes = append(s.pushes, push{NotifID: body.Data["notification_id"], Items: body.Data["item_codes"], Token: m.Token, Received: m.ReceivedAt})
+		s.pushes = append(s.pushes, push{NotifID: body.Data["notification_id"], Project: body.Data["project_id"], Items: body.Data["item_codes"], Token: m.Token, Received: m.ReceivedAt})
 	}
 	s.seen = len(msgs)
 	return s.pushes
@@ -172,7 +233,8 @@ func (s *sinkReader) delivered() []push {
 
 // joiner matches pushes to the events they announce: by notification id
 // when the BFF's ids are the documented derivation (checked by calibrate),
-// otherwise each item's pushes to that item's applied events in order.
+// otherwise each project's item's pushes to that project's item's applied
+// events in order.
 type joiner struct {
 	byNotifID bool
 }
@@ -195,12 +257,13 @@ func (j joiner) match(events []event, pushes []push) map[string][]push {
 		}
 		return out
 	}
-	// By item, in order: the k-th distinct notification for an item (per
-	// token) belongs to the k-th applied event for it.
+	// By project and item, in order: the k-th distinct notification for a
+	// project's item belongs to the k-th applied event for it.
 	queue := map[string][]string{}
 	for _, e := range events {
 		if e.Result == notify.ResultApplied {
-			queue[e.Item] = append(queue[e.Item], e.ID)
+			k := e.Project + "\x00" + e.Item
+			queue[k] = append(queue[k], e.ID)
 		}
 	}
 	seen := map[string]string{} // notification id -> event id
@@ -208,7 +271,7 @@ func (j joiner) match(events []event, pushes []push) map[string][]push {
 	for _, p := range pushes {
 		id, ok := seen[p.NotifID]
 		if !ok {
-			item := strings.Split(p.Items, ",")[0]
+			item := p.Project + "\x00" + strings.Split(p.Items, ",")[0]
 			q := queue[item]
 			if next[item] >= len(q) {
 				continue

@@ -7,8 +7,11 @@
 //
 //  1. the progress read against a bare Fiber handler serving the same bytes
 //     (maximum throughput, latency at half of it, the 304 path);
-//  2. upstream event to push: signed events at a constant rate, timed from
-//     the webhook's 202 to an in-process FCM sink receiving the push;
+//  2. upstream event to push: signed events at a constant rate over several
+//     projects created for the run (each project's events in sequence, the
+//     projects in parallel), timed from the webhook's 202 to an in-process
+//     FCM sink receiving the push; and the most one project takes with one
+//     event in flight;
 //  3. fan-out: one event to 2,000 devices, then a longer run;
 //  4. the BFF's resident memory at idle and at its peak;
 //
@@ -61,7 +64,8 @@ type options struct {
 
 	EventRate     float64
 	EventDuration time.Duration
-	EventInFlight int
+	EventProjects int
+	EventSingle   time.Duration
 	Drain         time.Duration
 
 	Devices      int
@@ -93,7 +97,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.Out, "out", "BENCHMARKS.md", "where to write the report (empty: standard output only)")
 	fs.StringVar(&o.PG, "pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL to create a fresh schema in (falls back to the BFF's SQLite when unreachable)")
 	fs.StringVar(&o.Redis, "redis", envOr("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis to use under a unique key prefix (falls back to the BFF's in-process Redis when unreachable)")
-	fs.StringVar(&o.Project, "project", "WF-DEMO-CIVIL", "demo project to read and to send events for")
+	fs.StringVar(&o.Project, "project", "WF-DEMO-CIVIL", "demo project to read, to send the calibration, single-project and fan-out events for, and whose type, region and enterprise the event-to-push projects copy")
 	fs.StringVar(&o.User, "user", "ent-demo", "demo account to sign in as")
 	fs.StringVar(&o.Password, "password", "demo12345", "its password (BFF_DEMO_PASSWORD)")
 	fs.StringVar(&o.Secret, "secret", "dev-upstream-secret", "webhook secret (UPSTREAM_WEBHOOK_SECRETS)")
@@ -102,7 +106,8 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.Measure, "measure", 5*time.Second, "length of each progress-read measurement")
 	fs.Float64Var(&o.EventRate, "event-rate", 200, "upstream events per second in the event-to-push run")
 	fs.DurationVar(&o.EventDuration, "event-duration", 60*time.Second, "length of the event-to-push run")
-	fs.IntVar(&o.EventInFlight, "event-inflight", 1, "most events in flight at once. 1: in order, as one project's upstream must send them; the rate then holds only while the webhook answers within 1/rate. More: a later sequence number may overtake an earlier one, which answers stale and pushes nothing (counted, and left out of the latency)")
+	fs.IntVar(&o.EventProjects, "event-projects", 8, "projects the event-to-push run creates (project.upserted) and spreads its events over, in turn: each project's events in sequence with at most 1 in flight, the projects in parallel")
+	fs.DurationVar(&o.EventSingle, "event-single", 8*time.Second, "length of the single-project closed loop (1 in flight, after -warmup) that shows the most one project takes; 0: skip it")
 	fs.DurationVar(&o.Drain, "drain", 30*time.Second, "how long to wait for pushes after the last event")
 	fs.IntVar(&o.Devices, "devices", 2000, "devices registered for the fan-out")
 	fs.IntVar(&o.FanoutEvents, "fanout-events", 20, "events of the sustained fan-out run (each to every device)")
@@ -139,8 +144,10 @@ func parseOptions(args []string) (options, error) {
 		return o, fmt.Errorf("-event-rate must be in (0, 5000]")
 	case o.EventDuration <= o.Warmup || o.EventDuration > 10*time.Minute:
 		return o, fmt.Errorf("-event-duration must be above -warmup and at most 10m")
-	case o.EventInFlight < 1 || o.EventInFlight > 256:
-		return o, fmt.Errorf("-event-inflight must be 1..256")
+	case o.EventProjects < 1 || o.EventProjects > 256:
+		return o, fmt.Errorf("-event-projects must be 1..256")
+	case o.EventSingle < 0 || o.EventSingle > time.Minute:
+		return o, fmt.Errorf("-event-single must be in [0, 1m]")
 	case o.Devices < 1 || o.Devices > 100000:
 		return o, fmt.Errorf("-devices must be 1..100000")
 	case o.FanoutEvents < 0 || o.FanoutEvents*o.Devices > 1_000_000:

@@ -195,10 +195,15 @@ func run(parent context.Context, o options) (err error) {
 		return err
 	})
 
-	src := newEventSource(runID, o.Project, projectType(ctx, a, o.Project), o.Secret, userID)
+	typ, clocked := projectClocks(ctx, a, o.Project)
+	src := newEventSource(runID, o.Project, typ, o.Secret, userID, clocked)
 	token := "bench-" + runID + "-e2p-token"
 	var join joiner
 	phase("event to push", "push", func() error {
+		if len(src.items) == 0 {
+			res.PushErr = fmt.Errorf("%s: no %s item left to send events on (time limit above %d working days, clock not started)", o.Project, typ, deadlineWarnDays)
+			return res.PushErr
+		}
 		if err := a.putDevice(lctx, "bench-e2p", token); err != nil {
 			res.PushErr = err
 			return err
@@ -215,8 +220,21 @@ func run(parent context.Context, o options) (err error) {
 		}
 		join, res.Join = j, how
 		logf("pushes joined to events %s", how)
-		r, err := runEventToPush(lctx, o, src, proc.Base, reader, token, join, prof, logf)
+		srcs, facts, err := createBenchProjects(lctx, o, a, runID, userID, proc.Base, o.EventProjects)
+		if err != nil {
+			res.PushErr = fmt.Errorf("creating the event-to-push projects: %w", err)
+			return res.PushErr
+		}
+		logf("created %d projects for the run (%s … %s) for enterprise %s, region %s, type %s", len(srcs), srcs[0].project, srcs[len(srcs)-1].project, facts.CreditCode, facts.RegionCode, facts.Type)
+		r, err := runEventToPush(lctx, o, srcs, facts, proc.Base, reader, token, join, prof, logf)
 		res.Push, res.PushErr = &r, err
+		if o.EventSingle > 0 && lctx.Err() == nil {
+			s, serr := runSingleProject(lctx, o, src, proc.Base, reader, join, logf)
+			r.Single, r.SingleErr = &s, serr
+			if serr != nil {
+				logf("one project, 1 in flight: %v", serr)
+			}
+		}
 		return err
 	})
 
@@ -293,16 +311,35 @@ func run(parent context.Context, o options) (err error) {
 	return nil
 }
 
-// projectType asks the BFF for the project's type, so events name items the
-// project has.
-func projectType(ctx context.Context, a *api, id string) string {
+// projectClocks asks the BFF for the project's type, so events name items
+// the project has, and for the items whose clock has started (accepted_on
+// in its progress), so events leave them alone.
+func projectClocks(ctx context.Context, a *api, id string) (string, map[string]bool) {
 	var p struct {
 		Type string `json:"type"`
 	}
 	if err := a.call(ctx, http.MethodGet, "/v1/projects/"+id, nil, &p, http.StatusOK); err != nil || p.Type == "" {
-		return "civil"
+		p.Type = "civil"
 	}
-	return p.Type
+	var prog struct {
+		Themes []struct {
+			Items []struct {
+				Code       string  `json:"code"`
+				AcceptedOn *string `json:"accepted_on"`
+			} `json:"items"`
+		} `json:"themes"`
+	}
+	clocked := map[string]bool{}
+	if err := a.call(ctx, http.MethodGet, "/v1/projects/"+id+"/progress", nil, &prog, http.StatusOK); err == nil {
+		for _, th := range prog.Themes {
+			for _, it := range th.Items {
+				if it.AcceptedOn != nil {
+					clocked[it.Code] = true
+				}
+			}
+		}
+	}
+	return p.Type, clocked
 }
 
 // freeAddr returns a 127.0.0.1 address with a port free right now.
