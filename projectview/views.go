@@ -272,7 +272,9 @@ func parseIDs(s string) []int64 {
 func (v *Views) Refresh(ctx context.Context, projectID string) error {
 	// Not through the singleflight group: a rebuild already in flight may
 	// have read the database before the change being refreshed committed.
-	b, err := v.build(ctx, projectID)
+	// The guide (the heaviest view, read once per project rather than per
+	// change) is left out: its first read after the change rebuilds it.
+	b, err := v.build(ctx, projectID, false)
 	if err == nil {
 		if err = v.store(ctx, b); err != nil {
 			err = fmt.Errorf("projectview: write %s: %w", projectID, err)
@@ -308,7 +310,7 @@ func (b built) view(kind Kind) View {
 // version.
 func (v *Views) rebuild(ctx context.Context, projectID string, write bool) (b built, shared bool, err error) {
 	res, err, shared := v.group.Do(projectID, func() (any, error) {
-		b, err := v.build(ctx, projectID)
+		b, err := v.build(ctx, projectID, true)
 		if err != nil {
 			return built{}, err
 		}
@@ -348,7 +350,9 @@ func (v *Views) store(ctx context.Context, b built) error {
 	return storeScript.Run(ctx, v.rdb, []string{v.key(b.projectID)}, args...).Err()
 }
 
-func (v *Views) build(ctx context.Context, projectID string) (built, error) {
+// build computes the views of a project from the database: every kind, or
+// every kind but the guide when withGuide is false.
+func (v *Views) build(ctx context.Context, projectID string, withGuide bool) (built, error) {
 	v.builds.Add(1)
 	db := v.db.WithContext(ctx)
 	var p models.Project
@@ -380,13 +384,16 @@ func (v *Views) build(ctx context.Context, projectID string) (built, error) {
 	slices.SortFunc(in.Items, func(a, b models.ItemProgressInput) int { return strings.Compare(a.Code, b.Code) })
 	progress := models.BuildProgress(v.cat, v.cal, in, today)
 	next := v.cat.NextSteps(facts, statuses)
-	guide := v.cat.Guide(facts, statuses)
 	summary := SummaryView{
 		ID: p.ID, Name: p.Name, Type: p.Type, Stage: progress.Stage, Percent: progress.Percent,
 		DueOn: progress.Overall.DueOn, Overdue: progress.Overall.Overdue, NextStepCount: len(next),
 	}
 	b := built{projectID: p.ID, version: p.Version, day: today.String(), enterprise: p.EnterpriseCode, agents: agents, bodies: map[Kind][]byte{}}
-	for kind, val := range map[Kind]any{Progress: progress, Guide: guide, NextSteps: map[string]any{"items": next}, Summary: summary} {
+	views := map[Kind]any{Progress: progress, NextSteps: map[string]any{"items": next}, Summary: summary}
+	if withGuide {
+		views[Guide] = v.cat.Guide(facts, statuses)
+	}
+	for kind, val := range views {
 		body, err := json.Marshal(val)
 		if err != nil {
 			return built{}, err

@@ -50,8 +50,25 @@ func version(t *testing.T, view View) int64 {
 }
 
 func TestMissBuildsOnceThenServesFromCache(t *testing.T) {
-	v, _, _ := setup(t)
+	v, db, rdb := setup(t)
 	ctx := context.Background()
+	// Hold the first build until all 20 readers have found the cache empty,
+	// so they all meet it in flight (otherwise a late reader could find it
+	// finished and the cache not yet written, and build again).
+	reads := &hmgetCounter{}
+	rdb.AddHook(reads)
+	var first atomic.Bool
+	if err := db.Callback().Query().Before("gorm:query").Register("test:hold_first_build", func(tx *gorm.DB) {
+		if tx.Statement.Table == "item_states" && first.CompareAndSwap(false, true) {
+			// Not t.Fatal here (another goroutine); if the reads never
+			// come, the build count below fails the test.
+			for deadline := time.Now().Add(10 * time.Second); reads.n.Load() < 20 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -96,6 +113,17 @@ func TestRefreshWritesThroughAndNeverGoesBack(t *testing.T) {
 	view, err := v.Get(ctx, "WF-T-1", Progress)
 	if err != nil || version(t, view) != 2 || v.builds.Load() != builds {
 		t.Fatalf("after refresh: v=%d err=%v builds %d→%d", version(t, view), err, builds, v.builds.Load())
+	}
+	// Refresh leaves the guide out; its first read builds it, once.
+	guide, err := v.Get(ctx, "WF-T-1", Guide)
+	if err != nil || guide.Version != 2 || len(guide.Body) == 0 || v.builds.Load() != builds+1 {
+		t.Fatalf("guide after refresh: version %d, %d bytes, err %v, builds %d→%d", guide.Version, len(guide.Body), err, builds, v.builds.Load())
+	}
+	if _, err := v.Get(ctx, "WF-T-1", Guide); err != nil || v.builds.Load() != builds+1 {
+		t.Fatalf("the rebuilt guide was not cached: builds %d→%d (err %v)", builds, v.builds.Load(), err)
+	}
+	if view, _ := v.Get(ctx, "WF-T-1", Progress); version(t, view) != 2 {
+		t.Fatalf("the guide's rebuild lost the progress view: version %d", version(t, view))
 	}
 	// A slow rebuild that read version 1 must not overwrite version 2.
 	old := built{projectID: "WF-T-1", version: 1, day: "2026-11-24", bodies: map[Kind][]byte{Progress: []byte(`{"version":1}`)}}
