@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/store"
 )
 
 type notificationView struct {
@@ -72,8 +74,8 @@ func (s *Server) listNotifications(c *fiber.Ctx) error {
 	for i, r := range rows {
 		views[i] = newNotificationView(r)
 	}
-	var unread int64
-	if err := db.Model(&models.Notification{}).Where("user_id = ? AND read_at IS NULL", u.ID).Count(&unread).Error; err != nil {
+	unread, err := store.Unread(db, u.ID)
+	if err != nil {
 		return unavailable(err)
 	}
 	return c.JSON(notificationList{
@@ -99,8 +101,7 @@ func (s *Server) readNotification(c *fiber.Ctx) error {
 		return unavailable(err)
 	}
 	if n.ReadAt == nil {
-		if err := db.Model(&models.Notification{}).Where("id = ? AND user_id = ? AND read_at IS NULL", id, u.ID).
-			Update("read_at", time.Now().UTC()).Error; err != nil {
+		if err := markRead(db, u.ID, id); err != nil {
 			return unavailable(err)
 		}
 	}
@@ -109,9 +110,25 @@ func (s *Server) readNotification(c *fiber.Ctx) error {
 
 func (s *Server) readAllNotifications(c *fiber.Ctx) error {
 	u := currentUser(c)
-	if err := s.deps.DB.WithContext(c.UserContext()).Model(&models.Notification{}).
-		Where("user_id = ? AND read_at IS NULL", u.ID).Update("read_at", time.Now().UTC()).Error; err != nil {
+	if err := markRead(s.deps.DB.WithContext(c.UserContext()), u.ID, ""); err != nil {
 		return unavailable(err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// markRead marks the user's unread notices as read — the one with id, or
+// all of them when id is empty — and takes exactly those off the unread
+// count, in one transaction.
+func markRead(db *gorm.DB, userID int64, id string) error {
+	return db.Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&models.Notification{}).Where("user_id = ? AND read_at IS NULL", userID)
+		if id != "" {
+			q = q.Where("id = ?", id)
+		}
+		res := q.Update("read_at", time.Now().UTC())
+		if res.Error != nil {
+			return res.Error
+		}
+		return store.AddUnread(tx, userID, -res.RowsAffected)
+	})
 }

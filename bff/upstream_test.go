@@ -161,8 +161,23 @@ func TestUpstreamEventToInboxAndPush(t *testing.T) {
 		t.Fatalf("push data %v", data)
 	}
 
-	// Read one, then all.
+	// Read one, then all. The unread count follows exactly: reading a
+	// notice twice takes it off once. (Nothing else arrives meanwhile: the
+	// pipeline's work for this event is done and no other event is sent.)
+	unreadNow := func() int {
+		var b inbox
+		e.expect(e.do("GET", "/v1/me/notifications?unread=true&limit=1", tok, nil), 200).json(t, &b)
+		return b.UnreadCount
+	}
+	before := unreadNow()
+	if before < 1 {
+		t.Fatalf("unread count %d with an unread notice in the inbox", before)
+	}
 	e.expect(e.do("POST", "/v1/me/notifications/"+box.Items[0].ID+"/read", tok, nil), 204)
+	e.expect(e.do("POST", "/v1/me/notifications/"+box.Items[0].ID+"/read", tok, nil), 204)
+	if after := unreadNow(); after != before-1 {
+		t.Fatalf("reading one notice (twice) moved the unread count from %d to %d", before, after)
+	}
 	e.expect(e.do("POST", "/v1/me/notifications/no-such-id/read", tok, nil), 404)
 	e.expect(e.do("POST", "/v1/me/notifications/read-all", tok, nil), 204)
 	e.expect(e.do("GET", "/v1/me/notifications?unread=true", tok, nil), 200).json(t, &box)

@@ -228,12 +228,22 @@ type PushAttempt struct {
 	CreatedAt      time.Time
 }
 
+// InboxCounter is a user's unread inbox count, kept in step with the
+// inbox in the same transactions (a notice stored unread adds one, marking
+// read takes away what it marked), so the badge of every push costs one
+// primary-key read instead of counting the user's unread notices, which
+// grows with every notice never opened.
+type InboxCounter struct {
+	UserID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Unread int64 `gorm:"not null;default:0"`
+}
+
 // AllModels lists every table, in creation order, for migrations.
 func AllModels() []any {
 	return []any{
 		&Enterprise{}, &User{}, &Project{}, &ItemState{}, &ProjectAgent{},
 		&Event{}, &OutboxEntry{}, &Notification{}, &Device{}, &PushPreferenceRow{},
 		&AgentTask{}, &PushAttempt{},
-		&PushJob{}, &PushDelivery{}, &DeadlineWarning{},
+		&PushJob{}, &PushDelivery{}, &DeadlineWarning{}, &InboxCounter{},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/store"
 )
 
 // notificationID derives an inbox id from the change and the recipient, so
@@ -100,8 +101,14 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	row := models.Notification{ID: id, UserID: u.ID, Category: n.Category, Title: title, Body: body,
 		ProjectID: n.ProjectID, ItemCodes: strings.Join(n.itemCodes(), ","), Data: string(data),
 		Critical: n.Critical, CreatedAt: n.ReceivedAt}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-		return nil, err
+	ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if ins.Error != nil {
+		return nil, ins.Error
+	}
+	if ins.RowsAffected == 1 {
+		if err := store.AddUnread(tx, u.ID, 1); err != nil {
+			return nil, err
+		}
 	}
 	dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now)
 	if !dec.Push {

@@ -104,10 +104,43 @@ func (d *DB) Migrate(ctx context.Context) error {
 				return fmt.Errorf("store: migration lock: %w", err)
 			}
 			defer conn.Exec("SELECT pg_advisory_unlock(?)", migrationLockID)
-			return conn.AutoMigrate(models.AllModels()...)
+			return migrate(conn)
 		})
 	}
-	return db.AutoMigrate(models.AllModels()...)
+	return migrate(db)
+}
+
+func migrate(db *gorm.DB) error {
+	if err := db.AutoMigrate(models.AllModels()...); err != nil {
+		return err
+	}
+	// Users whose notices predate the unread counters get theirs counted
+	// once; a user with a counter keeps it.
+	return db.Exec(`INSERT INTO inbox_counters (user_id, unread)
+SELECT user_id, COUNT(*) FROM notifications WHERE read_at IS NULL GROUP BY user_id
+ON CONFLICT (user_id) DO NOTHING`).Error
+}
+
+// AddUnread moves userID's unread count by delta, in tx (the transaction
+// that stores or marks the notices).
+func AddUnread(tx *gorm.DB, userID, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	return tx.Exec(`INSERT INTO inbox_counters (user_id, unread) VALUES (?, ?)
+ON CONFLICT (user_id) DO UPDATE SET unread = inbox_counters.unread + excluded.unread`, userID, delta).Error
+}
+
+// Unread is userID's unread count (0 for a user who never had a notice).
+func Unread(tx *gorm.DB, userID int64) (int64, error) {
+	var n []int64
+	if err := tx.Model(&models.InboxCounter{}).Where("user_id = ?", userID).Limit(1).Pluck("unread", &n).Error; err != nil {
+		return 0, err
+	}
+	if len(n) == 0 {
+		return 0, nil
+	}
+	return max(n[0], 0), nil
 }
 
 // Ping checks that the database answers; /readyz uses it.

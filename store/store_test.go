@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/store"
@@ -62,5 +64,44 @@ func TestOpenRejectsUnknownScheme(t *testing.T) {
 	}
 	if _, err := store.Open(context.Background(), "sqlite://", nil); err == nil {
 		t.Fatal("want an error for an empty sqlite path")
+	}
+}
+
+// TestUnreadCounters: the counter moves with AddUnread, starts at 0 for a
+// user without one, and a migration counts the unread notices of users who
+// have none yet while leaving existing counters alone.
+func TestUnreadCounters(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	if n, err := store.Unread(db.DB, 1); err != nil || n != 0 {
+		t.Fatalf("no counter yet: %d %v", n, err)
+	}
+	for _, d := range []int64{1, 1, 1, -2} {
+		if err := store.AddUnread(db.DB, 1, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := store.Unread(db.DB, 1); n != 1 {
+		t.Fatalf("after +3 −2: %d", n)
+	}
+	// User 2 has three notices, one of them read, from before counters.
+	now := time.Now().UTC()
+	for i, read := range []bool{false, false, true} {
+		n := models.Notification{ID: fmt.Sprintf("n-%d", i), UserID: 2, Category: "status", Title: "t", Body: "b", CreatedAt: now}
+		if read {
+			n.ReadAt = &now
+		}
+		if err := db.Create(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := store.Unread(db.DB, 2); n != 2 {
+		t.Fatalf("backfilled counter %d, want 2", n)
+	}
+	if n, _ := store.Unread(db.DB, 1); n != 1 {
+		t.Fatalf("an existing counter changed in the migration: %d", n)
 	}
 }
