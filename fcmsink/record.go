@@ -63,10 +63,15 @@ func (s *Sink) Reset() {
 	s.received = nil
 }
 
+// recordLocked keeps r, dropping the oldest record when the sink holds
+// maxMessages. The oldest is dropped by slicing it off the front; append
+// moves the kept records to a new array only when the old one is used up,
+// so a full sink costs a constant per record, not a copy of the record.
 func (s *Sink) recordLocked(r Received) {
 	if len(s.received) >= s.maxMessages {
 		drop := len(s.received) - s.maxMessages + 1
-		s.received = append(s.received[:0], s.received[drop:]...)
+		clear(s.received[:drop]) // let the dropped messages be collected
+		s.received = s.received[drop:]
 	}
 	s.received = append(s.received, r)
 }

@@ -250,7 +250,8 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) 
 		ids = append(ids, b.InstallationID)
 	}
 	var devices []models.Device
-	if err := ds.d.DB.WithContext(ctx).Where("installation_id IN ?", ids).Find(&devices).Error; err != nil {
+	if err := ds.d.DB.WithContext(ctx).Select("installation_id", "provider", "push_token", "active").
+		Where("installation_id IN ?", ids).Find(&devices).Error; err != nil {
 		return err
 	}
 	byID := make(map[string]models.Device, len(devices))
@@ -258,8 +259,10 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) 
 		byID[dev.InstallationID] = dev
 	}
 	var (
-		msgs  []PushMessage
-		index []int
+		msgs  = make([]PushMessage, 0, len(batch))
+		index = make([]int, 0, len(batch))
+		// A fan-out's deliveries share one payload: it is decoded once.
+		payloads = map[string]*pushPayload{}
 	)
 	results := make([]PushResult, len(batch))
 	for i, b := range batch {
@@ -268,8 +271,12 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) 
 			results[i] = PushResult{Outcome: OutcomeFailed, ErrorCode: "device_inactive"}
 			continue
 		}
-		var p pushPayload
-		_ = json.Unmarshal([]byte(b.Payload), &p)
+		p := payloads[b.Payload]
+		if p == nil {
+			p = new(pushPayload)
+			_ = json.Unmarshal([]byte(b.Payload), p)
+			payloads[b.Payload] = p
+		}
 		msgs = append(msgs, PushMessage{Token: dev.PushToken, Provider: dev.Provider, NotificationID: p.NotificationID,
 			Category: p.Category, ProjectID: p.ProjectID, ItemCodes: p.ItemCodes, Route: p.Route,
 			UnreadCount: p.UnreadCount, Title: p.Title, Body: p.Body, Critical: p.Critical})
