@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/store"
 )
 
 // Batch bounds of the dispatcher.
@@ -129,8 +130,8 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (
 		return 0, tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).Update("state", models.PushJobDone).Error
 	}
 	last := notes[len(notes)-1]
-	var unread int64
-	if err := tx.Model(&models.Notification{}).Where("user_id = ? AND read_at IS NULL", lead.UserID).Count(&unread).Error; err != nil {
+	unread, err := store.Unread(tx, lead.UserID)
+	if err != nil {
 		return 0, err
 	}
 	msg := pushPayload{NotificationID: last.ID, Category: last.Category, ProjectID: last.ProjectID,
@@ -176,7 +177,7 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (
 		return 0, res.Error
 	}
 	// The newest notice is the push; the others of a digest are folded in.
-	err := tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
+	err = tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
 		Updates(map[string]any{"state": gorm.Expr("CASE WHEN notification_id = ? THEN ? ELSE ? END",
 			msg.NotificationID, models.PushJobDone, models.PushJobMerged), "updated_at": now.UTC()}).Error
 	return res.RowsAffected, err
