@@ -11,11 +11,15 @@ help:
 	@echo "make drills reliability and security drills against the real binaries, PostgreSQL and Redis (about 5 minutes)"
 	@echo "make bench  load the built BFF (PostgreSQL and Redis when reachable) and write BENCHMARKS.md (about 4 minutes)"
 
+# The BFF is pure Go (its SQLite too), so it is built without cgo: the binary
+# then maps neither libc nor the dynamic loader, about 1 MB less resident
+# memory at idle, and DNS and user lookups use Go's own resolver and
+# /etc/passwd reader.
 run:
-	$(GO) run ./cmd/bff
+	CGO_ENABLED=0 $(GO) run ./cmd/bff
 
 build:
-	$(GO) build -o $(BIN)/bff ./cmd/bff
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/bff ./cmd/bff
 	$(GO) build -o $(BIN)/fcmsink ./cmd/fcmsink
 
 bench: build
