@@ -137,7 +137,7 @@ func (p *Pipeline) runRelay(ctx, work context.Context) {
 }
 
 // consumerReaders is how many stream readers one instance runs.
-const consumerReaders = 4
+const consumerReaders = 8
 
 func (p *Pipeline) runConsumer(ctx, work context.Context) {
 	for ctx.Err() == nil {

@@ -75,8 +75,13 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	if dialect == "postgres" {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		// As many idle connections kept as may be open: with fewer, a burst
+		// beyond the idle count closes connections on release and opens new
+		// ones (a PostgreSQL backend start each) moments later. Idle ones
+		// are shed after a few minutes instead.
+		sqlDB.SetMaxOpenConns(24)
+		sqlDB.SetMaxIdleConns(24)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	} else {
 		sqlDB.SetMaxOpenConns(4)
