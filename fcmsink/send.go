@@ -26,15 +26,8 @@ type messageTarget struct {
 	Token     string
 	Topic     string
 	Condition string
-	// data is each data member's key and whether its value is not a
-	// string; nonString lists the keys that are not.
-	data      []dataMember
+	// nonString lists the data keys whose values are not strings.
 	nonString []string
-}
-
-type dataMember struct {
-	key       string
-	nonString bool
 }
 
 // sendResponse is the answer to an accepted send.
@@ -227,6 +220,7 @@ func readTarget(msg []byte, t *messageTarget) bool {
 		return false
 	}
 	ok := true
+	var data [][]byte // the data members' objects, in order
 	str := func(val []byte, dst *string) {
 		switch {
 		case val[0] == '"':
@@ -246,46 +240,77 @@ func readTarget(msg []byte, t *messageTarget) bool {
 		case keyIs(key, "data"):
 			switch val[0] {
 			case '{':
-				// A repeated data member adds to the first and a repeated
-				// key replaces its value, as in a decoded map.
-				data := walker{b: val}
-				data.members(func(k, v []byte) {
-					t.setData(jsonString(k), v[0] != '"' && string(v) != "null")
-				})
+				data = append(data, val)
 			case 'n':
-				t.data = t.data[:0] // null empties the map
+				data = data[:0] // null empties the map
 			default:
 				ok = false
 			}
 		}
 	})
-	for _, d := range t.data {
-		if d.nonString {
-			t.nonString = append(t.nonString, d.key)
+	if ok && anyNonString(data) {
+		// Only now do the keys matter: a repeated data member adds to the
+		// first and a repeated key replaces its value, as in a decoded map.
+		var members []dataMember
+		for _, obj := range data {
+			w := walker{b: obj}
+			w.members(func(k, v []byte) {
+				key, nonString := jsonString(k), !isString(v)
+				for i := range members {
+					if members[i].key == key {
+						members[i].nonString = nonString
+						return
+					}
+				}
+				members = append(members, dataMember{key: key, nonString: nonString})
+			})
+		}
+		for _, m := range members {
+			if m.nonString {
+				t.nonString = append(t.nonString, m.key)
+			}
 		}
 	}
 	return ok
 }
 
-// setData notes whether data member key holds a string.
-func (t *messageTarget) setData(key string, nonString bool) {
-	for i := range t.data {
-		if t.data[i].key == key {
-			t.data[i].nonString = nonString
-			return
-		}
+type dataMember struct {
+	key       string
+	nonString bool
+}
+
+// anyNonString reports whether a value of one of the data objects is not a
+// string.
+func anyNonString(data [][]byte) bool {
+	found := false
+	for _, obj := range data {
+		w := walker{b: obj}
+		w.members(func(_, v []byte) {
+			if !isString(v) {
+				found = true
+			}
+		})
 	}
-	t.data = append(t.data, dataMember{key: key, nonString: nonString})
+	return found
+}
+
+// isString reports whether a data value decodes into a string: a string,
+// or null, which leaves the string empty.
+func isString(v []byte) bool {
+	return v[0] == '"' || string(v) == "null"
 }
 
 // keyIs reports whether a member name (a JSON string, quotes included)
 // matches name as encoding/json matches a struct field's: exactly, or else
 // without regard to case.
 func keyIs(key []byte, name string) bool {
-	if len(key) == len(name)+2 && string(key[1:len(key)-1]) == name {
-		return true
+	inner := key[1 : len(key)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		return strings.EqualFold(jsonString(key), name)
 	}
-	return strings.EqualFold(jsonString(key), name)
+	// Without escapes the name is its bytes; invalid UTF-8 (which decoding
+	// would replace) cannot match an ASCII name either way.
+	return string(inner) == name || bytes.EqualFold(inner, []byte(name))
 }
 
 // jsonString decodes a well-formed JSON string, quotes included.

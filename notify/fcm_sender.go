@@ -56,6 +56,9 @@ func NewFCMSender(ctx context.Context, cfg FCMConfig) (*FCMSender, error) {
 		// project id from the file when none was configured.
 		opts = append(opts, option.WithCredentialsFile(cfg.CredentialsFile))
 	case cfg.Endpoint != "":
+		// The client below sends no credentials; this keeps the SDK from
+		// looking for ambient ones should it ever build a client itself.
+		opts = append(opts, option.WithoutAuthentication())
 		if cfg.ProjectID == "" {
 			cfg.ProjectID = LocalFCMProjectID
 		}
@@ -93,12 +96,12 @@ func NewFCMSender(ctx context.Context, cfg FCMConfig) (*FCMSender, error) {
 // sender's token is good for.
 const fcmScope = "https://www.googleapis.com/auth/firebase.messaging"
 
-// fcmConns bounds the connections to FCM: one per request in flight.
-// firebase-admin-go's SendEach sends with 50 goroutines and the dispatcher
-// runs senders batches at once. The idle pool keeps as many, so connections
-// are reused between batches instead of being closed and dialed again (the
-// transport Google's client libraries build keeps 100, fewer than a fan-out
-// has in flight).
+// fcmConns is how many idle connections to FCM the transport keeps: one per
+// request a fan-out has in flight (firebase-admin-go's SendEach sends with 50
+// goroutines and the dispatcher runs senders batches at once), so that
+// connections are reused between requests instead of being closed and
+// dialed again. The transport Google's client libraries build keeps 100.
+// Over HTTP/2 (the real FCM) one connection carries many requests anyway.
 const fcmConns = 50 * senders
 
 // newFCMHTTPClient is the HTTP client FCM requests go through: a transport
@@ -109,7 +112,12 @@ const fcmConns = 50 * senders
 // each request cost two writes instead of one (the wrapped body is flushed
 // apart from the headers); this one leaves it out.
 func newFCMHTTPClient(ctx context.Context, credentialsFile string) (*http.Client, error) {
-	base := http.DefaultTransport.(*http.Transport).Clone()
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok { // replaced by someone: start from net/http's defaults
+		base = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ExpectContinueTimeout: time.Second}
+	}
+	base = base.Clone()
 	base.MaxIdleConns = fcmConns
 	base.MaxIdleConnsPerHost = fcmConns
 	// Like Google's transport: prune a dead HTTP/2 connection by pinging it
