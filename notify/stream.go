@@ -37,10 +37,16 @@ func (c *consumer) ensureGroup(ctx context.Context) error {
 	return nil
 }
 
+// readCount is how many entries a reader takes at a time. Entries are
+// handled one after another, so a reader that took many would hold a burst
+// behind its first entries while the other readers found the stream empty;
+// taken one at a time, a burst spreads over every reader.
+const readCount = 1
+
 // readOnce reads and processes new entries, blocking up to block.
 func (c *consumer) readOnce(ctx context.Context, block time.Duration) (int, error) {
 	res, err := c.d.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{Group: consumerGroup, Consumer: c.name,
-		Streams: []string{c.keys.stream, ">"}, Count: 50, Block: block}).Result()
+		Streams: []string{c.keys.stream, ">"}, Count: readCount, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
