@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 
+	firebase "firebase.google.com/go/v4"
+
 	"github.com/weifang/kaigong-zsb/fcmsink"
 )
 
@@ -110,5 +112,24 @@ func TestFCMSenderAuthenticatesWithServiceAccount(t *testing.T) {
 	}
 	if iss, _ := grants[0]["iss"].(string); iss != "fcm-sender@kaigong-prod-test.iam.gserviceaccount.com" {
 		t.Errorf("token requested by %q, want the service account", iss)
+	}
+}
+
+// The messaging client is built without the SDK's root package, so the
+// version it reports is a constant here; it must be the SDK's own.
+func TestFirebaseSDKVersionIsTheLinkedOne(t *testing.T) {
+	if firebaseSDKVersion != firebase.Version {
+		t.Errorf("firebaseSDKVersion = %q, but the SDK linked is %s: update the constant", firebaseSDKVersion, firebase.Version)
+	}
+}
+
+func TestFCMSenderNeedsAProject(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(file, []byte(`{"type":"service_account","client_email":"x@y"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewFCMSender(context.Background(), FCMConfig{CredentialsFile: file})
+	if err == nil || !strings.Contains(err.Error(), "FCM_PROJECT_ID") {
+		t.Fatalf("a credentials file without a project and no FCM_PROJECT_ID: %v", err)
 	}
 }
