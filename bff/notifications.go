@@ -129,6 +129,7 @@ func markRead(db *gorm.DB, userID int64, id string) error {
 		if res.Error != nil {
 			return res.Error
 		}
-		return store.AddUnread(tx, userID, -res.RowsAffected)
+		_, err := store.AddUnread(tx, userID, -res.RowsAffected)
+		return err
 	})
 }

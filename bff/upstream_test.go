@@ -225,7 +225,13 @@ func TestUpstreamEventRejections(t *testing.T) {
 			return signed(b)
 		}, 422, "unknown_item"},
 		"bad status":    {func() resp { b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "LX-01", "lost")); return signed(b) }, 422, "validation_failed"},
-		"two megabytes": {func() resp { return signed([]byte(`{"event_id":"` + strings.Repeat("x", 2<<20) + `"}`)) }, 413, "payload_too_large"},
+		"two megabytes": {func() resp {
+			// Refused from its headers: sent as a client that reads the
+			// answer before finishing its upload (see doOversized).
+			body := []byte(`{"event_id":"` + strings.Repeat("x", 2<<20) + `"}`)
+			ts, sig := notify.SignEvent("dev-upstream-secret", time.Now(), body)
+			return e.doOversized("/v1/upstream/events", len(body), "X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig)
+		}, 413, "payload_too_large"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := tc.r()

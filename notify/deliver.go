@@ -45,15 +45,14 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	var jobs []models.PushJob
 	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		jobs = nil
-		res := tx.Model(&models.OutboxEntry{}).Where("id = ? AND processed_at IS NULL", id).
-			Update("processed_at", now.UTC())
-		if res.Error != nil || res.RowsAffected == 0 {
+		// Claim and read the entry in one statement.
+		var claimed []models.OutboxEntry
+		res := tx.Model(&claimed).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "payload"}}}).
+			Where("id = ? AND processed_at IS NULL", id).Update("processed_at", now.UTC())
+		if res.Error != nil || res.RowsAffected == 0 || len(claimed) == 0 {
 			return res.Error
 		}
-		var entry models.OutboxEntry
-		if err := tx.Where("id = ?", id).Take(&entry).Error; err != nil {
-			return err
-		}
+		entry := claimed[0]
 		var n note
 		if err := json.Unmarshal([]byte(entry.Payload), &n); err != nil {
 			// A payload we cannot read never will be; keep it processed so
@@ -105,8 +104,11 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	if ins.Error != nil {
 		return nil, ins.Error
 	}
-	if ins.RowsAffected == 1 {
-		if err := store.AddUnread(tx, u.ID, 1); err != nil {
+	fresh := ins.RowsAffected == 1
+	var unread int64
+	if fresh {
+		var err error
+		if unread, err = store.AddUnread(tx, u.ID, 1); err != nil {
 			return nil, err
 		}
 	}
@@ -133,7 +135,15 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	// job written before (a re-delivered entry) is left to the dispatcher,
 	// which may hold it for quiet hours or a digest.
 	if dv.disp != nil && res.RowsAffected == 1 && !job.DueAt.After(now) {
-		if _, err := dv.disp.plan(tx, []models.PushJob{job}, now); err != nil {
+		var err error
+		if fresh {
+			// The notice and the count were written just now: no need to
+			// read them back.
+			_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread, now)
+		} else {
+			_, err = dv.disp.plan(tx, []models.PushJob{job}, now)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

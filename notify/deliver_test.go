@@ -214,9 +214,12 @@ func TestRetryThenSent(t *testing.T) {
 func TestDigestMergesBurst(t *testing.T) {
 	w := newWorld(t, 3*time.Second)
 	w.upsert(false)
-	w.item("GH01", models.StatusSubmitted, nil)
-	w.item("ST01", models.StatusSubmitted, nil)
-	w.item("SG01", models.StatusSubmitted, nil)
+	// One after another, as they arrive (the digest lists items in arrival
+	// order; with the test clock standing still they would tie).
+	for _, code := range []string{"GH01", "ST01", "SG01"} {
+		w.item(code, models.StatusSubmitted, nil)
+		w.clock.Add(time.Millisecond)
+	}
 	w.drain()
 	if n := len(w.delivered("tok-ent-demo")); n != 0 {
 		t.Fatalf("%d pushes inside the digest window", n)

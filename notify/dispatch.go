@@ -129,11 +129,22 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (
 	if len(notes) == 0 {
 		return 0, tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).Update("state", models.PushJobDone).Error
 	}
-	last := notes[len(notes)-1]
 	unread, err := store.Unread(tx, lead.UserID)
 	if err != nil {
 		return 0, err
 	}
+	return ds.planNotes(tx, group, notes, unread, now)
+}
+
+// planNotes is plan once the group's notices (oldest first) and the user's
+// unread count are known.
+func (ds *dispatcher) planNotes(tx *gorm.DB, group []models.PushJob, notes []models.Notification, unread int64, now time.Time) (int64, error) {
+	lead := group[len(group)-1]
+	ids := make([]string, 0, len(group))
+	for _, j := range group {
+		ids = append(ids, j.NotificationID)
+	}
+	last := notes[len(notes)-1]
 	msg := pushPayload{NotificationID: last.ID, Category: last.Category, ProjectID: last.ProjectID,
 		Route: routeOf(last), UnreadCount: int(unread), Title: last.Title, Body: last.Body, Critical: last.Critical}
 	var codes []string
@@ -177,7 +188,7 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (
 		return 0, res.Error
 	}
 	// The newest notice is the push; the others of a digest are folded in.
-	err = tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
+	err := tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
 		Updates(map[string]any{"state": gorm.Expr("CASE WHEN notification_id = ? THEN ? ELSE ? END",
 			msg.NotificationID, models.PushJobDone, models.PushJobMerged), "updated_at": now.UTC()}).Error
 	return res.RowsAffected, err

@@ -127,13 +127,16 @@ ON CONFLICT (user_id) DO NOTHING`).Error
 }
 
 // AddUnread moves userID's unread count by delta, in tx (the transaction
-// that stores or marks the notices).
-func AddUnread(tx *gorm.DB, userID, delta int64) error {
+// that stores or marks the notices), and returns the count after it.
+func AddUnread(tx *gorm.DB, userID, delta int64) (int64, error) {
 	if delta == 0 {
-		return nil
+		return Unread(tx, userID)
 	}
-	return tx.Exec(`INSERT INTO inbox_counters (user_id, unread) VALUES (?, ?)
-ON CONFLICT (user_id) DO UPDATE SET unread = inbox_counters.unread + excluded.unread`, userID, delta).Error
+	var n int64
+	err := tx.Raw(`INSERT INTO inbox_counters (user_id, unread) VALUES (?, ?)
+ON CONFLICT (user_id) DO UPDATE SET unread = inbox_counters.unread + excluded.unread
+RETURNING unread`, userID, delta).Scan(&n).Error
+	return max(n, 0), err
 }
 
 // Unread is userID's unread count (0 for a user who never had a notice).

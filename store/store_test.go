@@ -76,9 +76,13 @@ func TestUnreadCounters(t *testing.T) {
 	if n, err := store.Unread(db.DB, 1); err != nil || n != 0 {
 		t.Fatalf("no counter yet: %d %v", n, err)
 	}
-	for _, d := range []int64{1, 1, 1, -2} {
-		if err := store.AddUnread(db.DB, 1, d); err != nil {
+	for i, d := range []int64{1, 1, 1, -2} {
+		n, err := store.AddUnread(db.DB, 1, d)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if want := []int64{1, 2, 3, 1}[i]; n != want {
+			t.Fatalf("after step %d the counter answered %d, want %d", i+1, n, want)
 		}
 	}
 	if n, _ := store.Unread(db.DB, 1); n != 1 {
