@@ -224,7 +224,7 @@ func TestUpstreamEventRejections(t *testing.T) {
 			b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "ZZ-99", "accepted"))
 			return signed(b)
 		}, 422, "unknown_item"},
-		"bad status":    {func() resp { b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "LX-01", "lost")); return signed(b) }, 422, "validation_failed"},
+		"bad status": {func() resp { b, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 7, "LX-01", "lost")); return signed(b) }, 422, "validation_failed"},
 		"two megabytes": {func() resp {
 			// Refused from its headers: sent as a client that reads the
 			// answer before finishing its upload (see doOversized).
