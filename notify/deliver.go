@@ -68,13 +68,25 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
+		var counted []int64 // users whose notice is new: one more unread
 		for _, u := range users {
-			job, err := dv.inbox(tx, n, u, prefs[u.ID], now)
+			job, fresh, err := dv.inbox(tx, n, u, prefs[u.ID], now)
 			if err != nil {
 				return err
 			}
+			if fresh {
+				counted = append(counted, u.ID)
+			}
 			if job != nil {
 				jobs = append(jobs, *job)
+			}
+		}
+		// Last, right before the commit: the counter row is locked from
+		// here to the commit, and every delivery to the same user waits
+		// for it.
+		for _, uid := range counted {
+			if _, err := store.AddUnread(tx, uid, 1); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -89,8 +101,9 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 }
 
 // inbox writes u's notification of n and, when u's preferences allow a push,
-// its push job.
-func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time) (*models.PushJob, error) {
+// its push job. fresh reports that the notification is new (the caller
+// counts it unread).
+func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time) (_ *models.PushJob, fresh bool, _ error) {
 	id := notificationID(n.ChangeID, u.ID)
 	title, body := textsFor(p.Locale).render(n)
 	data, _ := json.Marshal(map[string]string{
@@ -102,19 +115,12 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 		Critical: n.Critical, CreatedAt: n.ReceivedAt}
 	ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if ins.Error != nil {
-		return nil, ins.Error
+		return nil, false, ins.Error
 	}
-	fresh := ins.RowsAffected == 1
-	var unread int64
-	if fresh {
-		var err error
-		if unread, err = store.AddUnread(tx, u.ID, 1); err != nil {
-			return nil, err
-		}
-	}
+	fresh = ins.RowsAffected == 1
 	dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now)
 	if !dec.Push {
-		return nil, nil
+		return nil, fresh, nil
 	}
 	due := now
 	switch {
@@ -128,7 +134,7 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 		DueAt: due.UTC(), ReceivedAt: n.ReceivedAt}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job)
 	if res.Error != nil {
-		return nil, res.Error
+		return nil, false, res.Error
 	}
 	// A job due now is never part of a digest (digested jobs wait for the
 	// window), so planning it alone here is what the dispatcher would do. A
@@ -137,17 +143,22 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	if dv.disp != nil && res.RowsAffected == 1 && !job.DueAt.After(now) {
 		var err error
 		if fresh {
-			// The notice and the count were written just now: no need to
-			// read them back.
-			_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread, now)
+			// The notice was written just now: no need to read it back. Its
+			// user's count goes up at the end of the transaction; the badge
+			// counts it already. (Like any count read in a transaction, it
+			// does not see notices other transactions have not committed.)
+			var unread int64
+			if unread, err = store.Unread(tx, u.ID); err == nil {
+				_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread+1, now)
+			}
 		} else {
 			_, err = dv.disp.plan(tx, []models.PushJob{job}, now)
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return &job, nil
+	return &job, fresh, nil
 }
 
 // index tells the dispatcher, through the wake-up sorted set, when the jobs
