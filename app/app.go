@@ -172,7 +172,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.Pipeline, err = notify.NewPipeline(nd); err != nil {
 		return nil, err
 	}
-	intake, err := notify.NewIntake(nd, a.Views.Refresh, a.Pipeline.Nudge)
+	writeThrough := func(ctx context.Context, c notify.Applied) error {
+		if c.Project != nil {
+			return a.Views.RefreshFrom(ctx, *c.Project, c.States)
+		}
+		return a.Views.Refresh(ctx, c.ProjectID)
+	}
+	intake, err := notify.NewIntake(nd, writeThrough, a.Pipeline.Nudge)
 	if err != nil {
 		return nil, err
 	}

@@ -29,14 +29,24 @@ type IntakeResult struct {
 type Intake struct {
 	d         Deps
 	secrets   [][]byte
-	onApplied func(ctx context.Context, projectID string) error
+	onApplied func(ctx context.Context, c Applied) error
 	nudge     func()
+}
+
+// Applied is what an applied event changed, for the cache write-through.
+// For an item change it carries the project row and every item state as
+// the transaction committed them, so the views can be built without reading
+// them back; otherwise Project is nil.
+type Applied struct {
+	ProjectID string
+	Project   *models.Project
+	States    []models.ItemState
 }
 
 // NewIntake builds the webhook intake. onApplied runs after an applied
 // event has committed (the progress cache write-through; its error is only
 // logged); nudge wakes the outbox relay (Pipeline.Nudge). Either may be nil.
-func NewIntake(d Deps, onApplied func(ctx context.Context, projectID string) error, nudge func()) (*Intake, error) {
+func NewIntake(d Deps, onApplied func(ctx context.Context, c Applied) error, nudge func()) (*Intake, error) {
 	if err := d.withDefaults(); err != nil {
 		return nil, err
 	}
@@ -84,7 +94,8 @@ func (in *Intake) receive(ctx context.Context, ts, sig string, body []byte) (Int
 		return IntakeResult{}, &models.Error{Code: models.CodeUnknownItem, Message: "item_code is not in the catalog",
 			Fields: []models.FieldError{{Field: "item_code", Message: "unknown item"}}}
 	}
-	result, applied, err := in.apply(ctx, ev, string(body), now)
+	change := Applied{ProjectID: ev.ProjectID}
+	result, applied, err := in.apply(ctx, ev, string(body), now, &change)
 	if err != nil {
 		var me *models.Error
 		if !errors.As(err, &me) {
@@ -95,7 +106,7 @@ func (in *Intake) receive(ctx context.Context, ts, sig string, body []byte) (Int
 	}
 	if applied {
 		if in.onApplied != nil {
-			if err := in.onApplied(ctx, ev.ProjectID); err != nil {
+			if err := in.onApplied(ctx, change); err != nil {
 				in.d.Log.WarnContext(ctx, "notify: progress write-through failed", "project_id", ev.ProjectID, "err", err)
 			}
 		}

@@ -21,7 +21,7 @@ var errDuplicateEvent = errors.New("duplicate event")
 // apply records ev and, unless it is stale, applies it, all in one
 // transaction with the project row locked. applied says whether anything
 // changed (for the cache write-through and the relay nudge).
-func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, now time.Time) (result string, applied bool, err error) {
+func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, now time.Time, change *Applied) (result string, applied bool, err error) {
 	var agent models.User
 	if ev.Type == EventAgentAssigned {
 		err := in.d.DB.WithContext(ctx).Where("username = ? AND role = ? AND disabled = ?", ev.AgentUsername, models.RoleAgent, false).Take(&agent).Error
@@ -71,7 +71,8 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 		if result == ResultStale {
 			return nil
 		}
-		a := applier{in: in, tx: tx, ev: ev, now: now}
+		*change = Applied{ProjectID: ev.ProjectID} // a retried transaction starts afresh
+		a := applier{in: in, tx: tx, ev: ev, now: now, change: change}
 		switch ev.Type {
 		case EventProjectUpserted:
 			return a.upsertProject(&p, found)
@@ -92,10 +93,11 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 
 // applier applies one fresh event inside its transaction.
 type applier struct {
-	in  *Intake
-	tx  *gorm.DB
-	ev  upstreamEvent
-	now time.Time
+	in     *Intake
+	tx     *gorm.DB
+	ev     upstreamEvent
+	now    time.Time
+	change *Applied
 }
 
 // bump records that p moved to the event's sequence.
@@ -186,6 +188,13 @@ func (a applier) changeItem(p *models.Project) error {
 	if err := a.bump(p, extra); err != nil {
 		return err
 	}
+	// What was committed, for the views: the states as read, this one
+	// changed in place or added.
+	if isNew {
+		states = append(states, *st)
+	}
+	snapshot := *p
+	a.change.Project, a.change.States = &snapshot, states
 
 	after := make(map[string]string, len(before)+1)
 	for k, v := range before {

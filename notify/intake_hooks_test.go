@@ -11,8 +11,8 @@ import (
 func TestOnAppliedRunsAfterAppliedEventsOnly(t *testing.T) {
 	w := newWorld(t, 0)
 	var calls []string
-	in, err := NewIntake(w.d, func(_ context.Context, projectID string) error {
-		calls = append(calls, projectID)
+	in, err := NewIntake(w.d, func(_ context.Context, c Applied) error {
+		calls = append(calls, c.ProjectID)
 		return errors.New("cache down") // logged, never fails the event
 	}, nil)
 	if err != nil {
@@ -41,5 +41,59 @@ func TestDatabaseOutageIsRetryable(t *testing.T) {
 	var me *models.Error
 	if !errors.As(err, &me) || me.Code != models.CodeUnavailable || me.RetryAfter < 1 || me.RetryAfter > 5 {
 		t.Fatalf("err = %v, want unavailable with Retry-After 1..5", err)
+	}
+}
+
+// An item change hands the write-through the project row and every item
+// state exactly as committed, so the views built from them equal views built
+// from the database.
+func TestAppliedCarriesTheCommittedState(t *testing.T) {
+	w := newWorld(t, 0)
+	var last Applied
+	in, err := NewIntake(w.d, func(_ context.Context, c Applied) error {
+		last = c
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.intake = in
+	w.upsert(false)
+	if last.Project != nil {
+		t.Fatal("a project upsert carried a snapshot; only item changes read every state")
+	}
+	w.item("GH01", models.StatusAccepted, nil)                                        // a new state
+	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "缺少附件"}) // changed in place
+	w.item("ST01", models.StatusSubmitted, nil)                                       // another new one
+	if last.Project == nil {
+		t.Fatal("an item change carried no snapshot")
+	}
+	var p models.Project
+	if err := w.d.DB.Take(&p, "id = ?", last.ProjectID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if last.Project.Version != p.Version || last.Project.LastSequence != p.LastSequence ||
+		(last.Project.StartedOn == nil) != (p.StartedOn == nil) {
+		t.Fatalf("snapshot project %+v, committed %+v", *last.Project, p)
+	}
+	var states []models.ItemState
+	if err := w.d.DB.Where("project_id = ?", p.ID).Find(&states).Error; err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ code, status, reason string }
+	committed := map[key]bool{}
+	for _, s := range states {
+		committed[key{s.ItemCode, s.Status, s.Reason}] = true
+	}
+	if len(last.States) != len(states) {
+		t.Fatalf("snapshot has %d states, the database %d", len(last.States), len(states))
+	}
+	for _, s := range last.States {
+		if !committed[key{s.ItemCode, s.Status, s.Reason}] {
+			t.Fatalf("snapshot state %s %s %q is not what was committed (%v)", s.ItemCode, s.Status, s.Reason, committed)
+		}
+		if s.ItemCode == "GH01" && (s.AcceptedOn == nil || s.CorrectionSince == nil) {
+			t.Fatalf("GH01 lost its dates in the snapshot: %+v", s)
+		}
 	}
 }

@@ -275,6 +275,21 @@ func (v *Views) Refresh(ctx context.Context, projectID string) error {
 	// The guide (the heaviest view, read once per project rather than per
 	// change) is left out: its first read after the change rebuilds it.
 	b, err := v.build(ctx, projectID, false)
+	return v.writeThrough(ctx, projectID, b, err)
+}
+
+// RefreshFrom is Refresh given the project row and all its item states as
+// the change committed them (the notify intake has them at hand), which
+// spares reading them back.
+func (v *Views) RefreshFrom(ctx context.Context, p models.Project, states []models.ItemState) error {
+	b, err := v.compose(ctx, p, states, false)
+	return v.writeThrough(ctx, p.ID, b, err)
+}
+
+// writeThrough stores b (built, or failed with err) as the project's cached
+// views, drops the entry when they could not be built or stored, and then
+// tells every instance to forget its in-process copy.
+func (v *Views) writeThrough(ctx context.Context, projectID string, b built, err error) error {
 	if err == nil {
 		if err = v.store(ctx, b); err != nil {
 			err = fmt.Errorf("projectview: write %s: %w", projectID, err)
@@ -366,8 +381,14 @@ func (v *Views) build(ctx context.Context, projectID string, withGuide bool) (bu
 	if err := db.Where("project_id = ?", projectID).Find(&states).Error; err != nil {
 		return built{}, unavailable(err)
 	}
+	return v.compose(ctx, p, states, withGuide)
+}
+
+// compose builds the views from the project row and its item states; the
+// project's agents are read here.
+func (v *Views) compose(ctx context.Context, p models.Project, states []models.ItemState, withGuide bool) (built, error) {
 	var agents []int64
-	if err := db.Model(&models.ProjectAgent{}).Where("project_id = ?", projectID).Order("user_id").Pluck("user_id", &agents).Error; err != nil {
+	if err := v.db.WithContext(ctx).Model(&models.ProjectAgent{}).Where("project_id = ?", p.ID).Order("user_id").Pluck("user_id", &agents).Error; err != nil {
 		return built{}, unavailable(err)
 	}
 	today := workdays.DateOf(v.now())

@@ -327,3 +327,54 @@ func TestRefreshDoesNotJoinAnOlderRebuild(t *testing.T) {
 		t.Fatalf("after the refresh the cache serves version %d (err %v), want 2", version(t, view), err)
 	}
 }
+
+// RefreshFrom, given the committed rows, caches exactly what Refresh builds
+// from the database.
+func TestRefreshFromEqualsRefresh(t *testing.T) {
+	v, db, _ := setup(t)
+	ctx := context.Background()
+	acc := time.Date(2026, 11, 10, 0, 0, 0, 0, workdays.Location)
+	for _, st := range []models.ItemState{
+		{ProjectID: "WF-T-1", ItemCode: "GH01", Status: models.StatusApproved, AcceptedOn: &acc, DecidedOn: &acc},
+		{ProjectID: "WF-T-1", ItemCode: "ST01", Status: models.StatusAccepted, AcceptedOn: &acc},
+	} {
+		if err := db.Create(&st).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Refresh(ctx, "WF-T-1"); err != nil {
+		t.Fatal(err)
+	}
+	fromDB := map[Kind]View{}
+	for _, k := range []Kind{Progress, NextSteps, Summary} {
+		view, err := v.Get(ctx, "WF-T-1", k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromDB[k] = view
+	}
+	var p models.Project
+	var states []models.ItemState
+	if err := db.Take(&p, "id = ?", "WF-T-1").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Where("project_id = ?", "WF-T-1").Find(&states).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := v.RefreshFrom(ctx, p, states); err != nil {
+		t.Fatal(err)
+	}
+	builds := v.builds.Load()
+	for k, want := range fromDB {
+		got, err := v.Get(ctx, "WF-T-1", k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Body) != string(want.Body) || got.ETag() != want.ETag() || got.Enterprise != want.Enterprise {
+			t.Fatalf("%s differs:\nRefresh     %s\nRefreshFrom %s", k, want.Body, got.Body)
+		}
+	}
+	if v.builds.Load() != builds {
+		t.Fatal("reads after RefreshFrom rebuilt from the database")
+	}
+}
