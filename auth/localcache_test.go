@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"net"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,42 +11,15 @@ import (
 
 	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
-
-// mgetCounter counts the MGETs a client sends: each is one revocation
-// check's round trip.
-type mgetCounter struct{ n atomic.Int64 }
-
-func (h *mgetCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *mgetCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if strings.EqualFold(cmd.Name(), "mget") {
-			h.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h *mgetCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func busTokens(t *testing.T, rdb redis.UniversalClient, prefix string, keys Keys, users *memUsers) *Tokens {
 	t.Helper()
 	bus := localcache.NewBus(rdb, prefix, nil)
 	bus.Start()
 	t.Cleanup(func() { _ = bus.Close() })
-	waitUntil(t, "invalidation subscription", bus.Live)
+	testenv.Eventually(t, "invalidation subscription", bus.Live)
 	tokens, err := NewTokens(TokensConfig{
 		Keys: keys, Redis: rdb, Prefix: prefix, Issuer: "https://bff.test", Audience: "zsb-app",
 		Users: users.lookup, Bus: bus,
@@ -68,9 +40,8 @@ func TestRememberedChecksEndWithEveryRevocation(t *testing.T) {
 	keys := testKeys(t, "k1")
 	a := busTokens(t, rdb, prefix, keys, users)
 
-	count := &mgetCounter{}
 	rdbB := redis.NewClient(&redis.Options{Addr: redisAddr})
-	rdbB.AddHook(count)
+	mgets := testenv.CountCommands(rdbB, "mget")
 	t.Cleanup(func() { rdbB.Close() })
 	b := busTokens(t, rdbB, prefix, keys, users)
 
@@ -99,7 +70,7 @@ func TestRememberedChecksEndWithEveryRevocation(t *testing.T) {
 		verifyCode(t, b, p.AccessToken, "")
 		verifyCode(t, b, other.AccessToken, "")
 	}
-	if n := count.n.Load(); n != 2 {
+	if n := mgets.Load(); n != 2 {
 		t.Fatalf("%d revocation round trips for 2 tokens checked 3 times each; want 2", n)
 	}
 
@@ -107,11 +78,11 @@ func TestRememberedChecksEndWithEveryRevocation(t *testing.T) {
 	if err := a.Logout(ctx, mustVerify(t, a, p.AccessToken)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "b refuses the logged-out token", refused(p.AccessToken))
+	testenv.Eventually(t, "b refuses the logged-out token", refused(p.AccessToken))
 	// Another user's remembered token is untouched by u1's revocation.
-	before := count.n.Load()
+	before := mgets.Load()
 	verifyCode(t, b, other.AccessToken, "")
-	if count.n.Load() != before {
+	if mgets.Load() != before {
 		t.Fatal("u1's logout made b ask Redis about u2's token")
 	}
 
@@ -126,7 +97,7 @@ func TestRememberedChecksEndWithEveryRevocation(t *testing.T) {
 	if err := cli.RevokeUser(ctx, u1.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "b refuses the revoked user's token", refused(q.AccessToken))
+	testenv.Eventually(t, "b refuses the revoked user's token", refused(q.AccessToken))
 
 	// A replayed refresh token revokes its family; b forgets its access
 	// tokens.
@@ -139,7 +110,7 @@ func TestRememberedChecksEndWithEveryRevocation(t *testing.T) {
 	verifyCode(t, b, r2.AccessToken, "")
 	_, _, err = a.Refresh(ctx, r1.RefreshToken)
 	wantCode(t, err, models.CodeTokenInvalid)
-	waitUntil(t, "b refuses the replayed family's token", refused(r2.AccessToken))
+	testenv.Eventually(t, "b refuses the replayed family's token", refused(r2.AccessToken))
 }
 
 // With the subscription gone nothing is remembered: every check asks Redis,
@@ -178,10 +149,9 @@ func TestChecksAskRedisWhileTheSubscriptionIsDown(t *testing.T) {
 	bus := localcache.NewBus(subRdb, prefix, nil)
 	bus.Start()
 	t.Cleanup(func() { _ = bus.Close() })
-	waitUntil(t, "subscription", bus.Live)
-	count := &mgetCounter{}
+	testenv.Eventually(t, "subscription", bus.Live)
 	cmdRdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	cmdRdb.AddHook(count)
+	mgets := testenv.CountCommands(cmdRdb, "mget")
 	t.Cleanup(func() { cmdRdb.Close() })
 	b, err := NewTokens(TokensConfig{Keys: keys, Redis: cmdRdb, Prefix: prefix, Issuer: "https://bff.test", Audience: "zsb-app", Users: users.lookup, Bus: bus})
 	if err != nil {
@@ -193,16 +163,16 @@ func TestChecksAskRedisWhileTheSubscriptionIsDown(t *testing.T) {
 	}
 	verifyCode(t, b, p.AccessToken, "")
 	verifyCode(t, b, p.AccessToken, "")
-	if count.n.Load() != 1 {
-		t.Fatalf("%d round trips, want 1", count.n.Load())
+	if mgets.Load() != 1 {
+		t.Fatalf("%d round trips, want 1", mgets.Load())
 	}
 
 	cut.Store(true)
-	waitUntil(t, "subscription lost", func() bool { return !bus.Live() })
+	testenv.Eventually(t, "subscription lost", func() bool { return !bus.Live() })
 	verifyCode(t, b, p.AccessToken, "")
 	verifyCode(t, b, p.AccessToken, "")
-	if count.n.Load() != 3 {
-		t.Fatalf("%d round trips; with the subscription down every check must ask Redis (want 3)", count.n.Load())
+	if mgets.Load() != 3 {
+		t.Fatalf("%d round trips; with the subscription down every check must ask Redis (want 3)", mgets.Load())
 	}
 	// A revocation announced while b cannot hear it is still seen.
 	cli, err := NewRevocations(rdb, prefix)

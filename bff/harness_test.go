@@ -201,20 +201,6 @@ func (e *env) send(ev event) resp {
 	return e.do("POST", "/v1/upstream/events", "", body, "X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig)
 }
 
-// eventually polls cond until it holds or the deadline passes; async work
-// (the push pipeline) is observed, never timed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // doOversized sends a POST whose declared body is larger than the server

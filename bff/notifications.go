@@ -126,7 +126,7 @@ func markRead(db *gorm.DB, userID int64, id string) error {
 			q = q.Where("id = ?", id)
 		}
 		res := q.Update("read_at", time.Now().UTC())
-		if res.Error != nil {
+		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
 		_, err := store.AddUnread(tx, userID, -res.RowsAffected)

@@ -10,6 +10,7 @@ import (
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func (e *env) progressVersion(tok, id string) int64 {
@@ -126,7 +127,7 @@ func TestUpstreamEventToInboxAndPush(t *testing.T) {
 		UnreadCount int `json:"unread_count"`
 	}
 	var box inbox
-	eventually(t, "the inbox notice", func() bool {
+	testenv.Eventually(t, "the inbox notice", func() bool {
 		e.expect(e.do("GET", "/v1/me/notifications?unread=true", tok, nil), 200).json(t, &box)
 		for _, n := range box.Items {
 			if n.ProjectID != nil && *n.ProjectID == "WF-DEMO-CIVIL" && len(n.ItemCodes) == 1 && n.ItemCodes[0] == item {
@@ -151,7 +152,7 @@ func TestUpstreamEventToInboxAndPush(t *testing.T) {
 		}
 		return nil
 	}
-	eventually(t, "the push at the sink", func() bool { return pushFor() != nil })
+	testenv.Eventually(t, "the push at the sink", func() bool { return pushFor() != nil })
 	for _, m := range e.app.Sink.Delivered() {
 		if err := mobilecontract.ValidatePushMessage(m.Message); err != nil {
 			t.Errorf("push breaks mobile-contract/push-message.schema.json: %v\n%s", err, m.Message)

@@ -26,7 +26,7 @@ type Cache[V any] struct {
 	weigh     func(V) int
 	now       func() time.Time
 
-	mu     sync.Mutex
+	mu     sync.RWMutex // Get, on every request, takes only the read lock
 	m      map[string]entry[V]
 	weight int
 }
@@ -68,9 +68,9 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 		return zero, false
 	}
 	epoch := c.bus.epoch.Load()
-	c.mu.Lock()
+	c.mu.RLock()
 	e, ok := c.m[key]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if !ok || e.epoch != epoch || !c.now().Before(e.expires) {
 		return zero, false
 	}
@@ -130,8 +130,8 @@ func (c *Cache[V]) Update(t Ticket, key string, update func(cur V, ok bool) V) {
 
 // Len is the number of entries held (current or not).
 func (c *Cache[V]) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return len(c.m)
 }
 

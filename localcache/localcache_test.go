@@ -12,25 +12,12 @@ import (
 	"github.com/weifang/kaigong-zsb/testenv"
 )
 
-// waitFor polls cond until it holds or 10 s pass. It waits for something
-// asynchronous to happen; it asserts nothing about how fast.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func startBus(t *testing.T, rdb redis.UniversalClient, prefix string) *Bus {
 	t.Helper()
 	b := NewBus(rdb, prefix, nil)
 	b.Start()
 	t.Cleanup(func() { _ = b.Close() })
-	waitFor(t, "subscription confirmed", b.Live)
+	testenv.Eventually(t, "subscription confirmed", b.Live)
 	return b
 }
 
@@ -56,7 +43,7 @@ func TestInvalidationReachesEveryInstance(t *testing.T) {
 	if _, ok := ca.Get("P1"); ok {
 		t.Fatal("the publishing instance still holds the invalidated entry")
 	}
-	waitFor(t, "b drops P1", func() bool { _, ok := cb.Get("P1"); return !ok })
+	testenv.Eventually(t, "b drops P1", func() bool { _, ok := cb.Get("P1"); return !ok })
 	if _, ok := cb.Get("P2"); !ok {
 		t.Fatal("an unrelated key was dropped")
 	}
@@ -71,7 +58,7 @@ func TestInvalidationReachesEveryInstance(t *testing.T) {
 	if err := NewPublisher(rdb, prefix).Publish(context.Background(), TopicUser, "P1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the user entry dropped", func() bool { _, ok := other.Get("P1"); return !ok })
+	testenv.Eventually(t, "the user entry dropped", func() bool { _, ok := other.Get("P1"); return !ok })
 
 	// Another prefix is another deployment: its invalidations do not reach us.
 	before := b.Received()
@@ -81,7 +68,7 @@ func TestInvalidationReachesEveryInstance(t *testing.T) {
 	if err := a.Publish(context.Background(), TopicProject, "P-fence"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the fence message", func() bool { return b.Received() > before })
+	testenv.Eventually(t, "the fence message", func() bool { return b.Received() > before })
 	if _, ok := cb.Get("P2"); !ok {
 		t.Fatal("an invalidation from another prefix dropped our entry")
 	}
@@ -124,7 +111,7 @@ func TestNothingIsTrustedWithoutTheSubscription(t *testing.T) {
 	}
 	b.Start()
 	defer b.Close()
-	waitFor(t, "live", b.Live)
+	testenv.Eventually(t, "live", b.Live)
 	c.Put(c.Begin(), "u1", "cached")
 	if _, ok := c.Get("u1"); !ok {
 		t.Fatal("not stored while live")
@@ -133,7 +120,7 @@ func TestNothingIsTrustedWithoutTheSubscription(t *testing.T) {
 	// The server goes away: invalidations could be missed, so the entry is
 	// no longer trusted and nothing new is stored.
 	m.Close()
-	waitFor(t, "subscription lost", func() bool { return !b.Live() })
+	testenv.Eventually(t, "subscription lost", func() bool { return !b.Live() })
 	if _, ok := c.Get("u1"); ok {
 		t.Fatal("an entry was trusted with the subscription down")
 	}
@@ -149,7 +136,7 @@ func TestNothingIsTrustedWithoutTheSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
-	waitFor(t, "live again", b.Live)
+	testenv.Eventually(t, "live again", b.Live)
 	if _, ok := c.Get("u1"); ok {
 		t.Fatal("an entry from before the gap was trusted")
 	}

@@ -6,19 +6,8 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
-
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func TestTwoRunningPipelinesPushEachChangeOnce(t *testing.T) {
 	w := newWorld(t, 0)
@@ -52,8 +41,8 @@ func TestTwoRunningPipelinesPushEachChangeOnce(t *testing.T) {
 	for i := range changes {
 		w.item([]string{"GH01", "ST01", "SG01"}[i%3], []string{models.StatusSubmitted, models.StatusWithdrawn}[i/3], nil)
 	}
-	eventually(t, "every change pushed", func() bool { return len(w.sink.Delivered()) >= changes })
-	eventually(t, "the pipeline to settle", func() bool {
+	testenv.Eventually(t, "every change pushed", func() bool { return len(w.sink.Delivered()) >= changes })
+	testenv.Eventually(t, "the pipeline to settle", func() bool {
 		var open int64
 		w.d.DB.Model(&models.OutboxEntry{}).Where("processed_at IS NULL").Count(&open)
 		var pending int64

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,14 +54,13 @@ func TestMissBuildsOnceThenServesFromCache(t *testing.T) {
 	// Hold the first build until all 20 readers have found the cache empty,
 	// so they all meet it in flight (otherwise a late reader could find it
 	// finished and the cache not yet written, and build again).
-	reads := &hmgetCounter{}
-	rdb.AddHook(reads)
+	reads := testenv.CountCommands(rdb, "hmget")
 	var first atomic.Bool
 	if err := db.Callback().Query().Before("gorm:query").Register("test:hold_first_build", func(tx *gorm.DB) {
 		if tx.Statement.Table == "item_states" && first.CompareAndSwap(false, true) {
 			// Not t.Fatal here (another goroutine); if the reads never
 			// come, the build count below fails the test.
-			for deadline := time.Now().Add(10 * time.Second); reads.n.Load() < 20 && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(10 * time.Second); reads.Load() < 20 && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -184,40 +182,6 @@ func TestGetManyMixesCachedAndRebuilt(t *testing.T) {
 	}
 }
 
-// hmgetCounter counts the HMGETs a client sends, pipelined or not.
-type hmgetCounter struct{ n atomic.Int64 }
-
-func (h *hmgetCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *hmgetCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if strings.EqualFold(cmd.Name(), "hmget") {
-			h.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h *hmgetCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			if strings.EqualFold(c.Name(), "hmget") {
-				h.n.Add(1)
-			}
-		}
-		return next(ctx, cmds)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Two instances share the database and Redis. Instance b keeps what it read
 // in the process and reads Redis again only after a's Refresh announced a
 // change.
@@ -225,13 +189,12 @@ func TestLocalCopyForgottenOnRefreshAnywhere(t *testing.T) {
 	a, db, _ := setup(t)
 	ctx := context.Background()
 	prefix := a.prefix
-	count := &hmgetCounter{}
 	opts, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rdbB := redis.NewClient(opts)
-	rdbB.AddHook(count)
+	count := testenv.CountCommands(rdbB, "hmget")
 	t.Cleanup(func() { rdbB.Close() })
 	cal, _ := workdays.New(nil)
 	b := New(db, rdbB, prefix, models.DefaultCatalog(), cal, a.now, slog.New(slog.DiscardHandler))
@@ -239,7 +202,7 @@ func TestLocalCopyForgottenOnRefreshAnywhere(t *testing.T) {
 		bus := localcache.NewBus(v.rdb, prefix, nil)
 		bus.Start()
 		t.Cleanup(func() { _ = bus.Close() })
-		waitUntil(t, "subscription", bus.Live)
+		testenv.Eventually(t, "subscription", bus.Live)
 		v.UseBus(bus)
 	}
 
@@ -249,7 +212,7 @@ func TestLocalCopyForgottenOnRefreshAnywhere(t *testing.T) {
 			t.Fatalf("read: %v", err)
 		}
 	}
-	if n := count.n.Load(); n != 1 {
+	if n := count.Load(); n != 1 {
 		t.Fatalf("%d Redis reads for 3 reads of one view; want 1", n)
 	}
 	// The miss rebuilt every view of the project; the other kinds are kept
@@ -259,7 +222,7 @@ func TestLocalCopyForgottenOnRefreshAnywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := count.n.Load(); n != 1 {
+	if n := count.Load(); n != 1 {
 		t.Fatalf("reading the guide after a rebuild: %d Redis reads, want still 1", n)
 	}
 
@@ -269,13 +232,13 @@ func TestLocalCopyForgottenOnRefreshAnywhere(t *testing.T) {
 	if err := a.Refresh(ctx, "WF-T-1"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "b sees version 2", func() bool {
+	testenv.Eventually(t, "b sees version 2", func() bool {
 		view, err := b.Get(ctx, "WF-T-1", Progress)
 		return err == nil && version(t, view) == 2
 	})
 	// That read found a's write-through in Redis and kept it.
-	before := count.n.Load()
-	if view, _ := b.Get(ctx, "WF-T-1", Progress); version(t, view) != 2 || count.n.Load() != before {
+	before := count.Load()
+	if view, _ := b.Get(ctx, "WF-T-1", Progress); version(t, view) != 2 || count.Load() != before {
 		t.Fatal("the new version was not kept in the process")
 	}
 	if b.builds.Load() != 1 {

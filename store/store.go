@@ -129,9 +129,6 @@ ON CONFLICT (user_id) DO NOTHING`).Error
 // AddUnread moves userID's unread count by delta, in tx (the transaction
 // that stores or marks the notices), and returns the count after it.
 func AddUnread(tx *gorm.DB, userID, delta int64) (int64, error) {
-	if delta == 0 {
-		return Unread(tx, userID)
-	}
 	var n int64
 	err := tx.Raw(`INSERT INTO inbox_counters (user_id, unread) VALUES (?, ?)
 ON CONFLICT (user_id) DO UPDATE SET unread = inbox_counters.unread + excluded.unread
