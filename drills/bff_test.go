@@ -103,25 +103,47 @@ type bff struct {
 	hc   *http.Client
 }
 
-// startBFF starts bin/bff on a free port and waits until it answers.
+// startBFF starts bin/bff on a free port and waits until it answers. A port
+// found free can be taken by another process (an outgoing connection gets
+// it as its ephemeral port) before the BFF binds it; then another is tried.
 func (s *stack) startBFF(name string) *bff {
 	s.t.Helper()
-	b := &bff{t: s.t, s: s, name: name, port: freePort(s.t), hc: &http.Client{Timeout: 30 * time.Second}}
-	b.base = "http://" + loopback(b.port)
-	b.start()
-	return b
+	b := &bff{t: s.t, s: s, name: name, hc: &http.Client{Timeout: 30 * time.Second}}
+	for attempt := 1; ; attempt++ {
+		b.port = freePort(s.t)
+		b.base = "http://" + loopback(b.port)
+		if b.tryStart(attempt < 4) {
+			return b
+		}
+		s.t.Logf("%s: port %d was taken before it bound it; trying another", name, b.port)
+	}
 }
 
 func (b *bff) start() {
 	b.t.Helper()
+	b.tryStart(false)
+}
+
+// tryStart starts the process and waits until it answers. It reports false
+// when the process could not bind its port and retryBusy is set; any other
+// failure ends the test.
+func (b *bff) tryStart(retryBusy bool) bool {
+	b.t.Helper()
 	b.p = startProc(b.t, b.name, bins.bff, nil, b.s.env(b.port), nil)
+	busy := false
 	eventually(b.t, 90*time.Second, b.name+" to answer /healthz", func() (bool, string) {
 		if !b.p.running() {
-			b.t.Fatalf("%s exited while starting: %v\n%s", b.name, b.p.exitErr(), tail(b.p.out.String(), 4<<10))
+			out := b.p.out.String()
+			if retryBusy && strings.Contains(out, "address already in use") {
+				busy = true
+				return true, ""
+			}
+			b.t.Fatalf("%s exited while starting: %v\n%s", b.name, b.p.exitErr(), tail(out, 4<<10))
 		}
 		r, err := b.call("GET", "/healthz", "", nil)
 		return err == nil && r.status == 200, fmt.Sprint(err)
 	})
+	return !busy
 }
 
 // kill SIGKILLs the process: no shutdown, no draining.
