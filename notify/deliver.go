@@ -28,7 +28,12 @@ func notificationID(changeID string, userID int64) string {
 type deliverer struct {
 	d    Deps
 	keys keys
-	wake func()
+	wake func() // due jobs were indexed: the dispatcher plans them
+	send func() // deliveries were planned here: the dispatcher sends them
+	// handOff, when set (on PostgreSQL), takes deliveries this deliverer
+	// wrote leased to the instance, to be sent once their transaction
+	// committed. The pipeline sets it.
+	handOff func(ctx context.Context, batch []leasedDelivery)
 	// disp, when set, plans a push that is due at once in the transaction
 	// that writes its job, which saves the dispatcher a transaction and a
 	// pass on the way to the device. Nil leaves every job to the dispatcher.
@@ -42,9 +47,21 @@ type deliverer struct {
 // number of times, concurrently.
 func (dv *deliverer) process(ctx context.Context, id int64) error {
 	now := dv.d.Now()
-	var jobs []models.PushJob
+	var (
+		jobs    []models.PushJob   // jobs left to the dispatcher to plan
+		planned bool               // deliveries were planned here, for the dispatcher to send
+		leased  [][]leasedDelivery // deliveries planned leased, for handOff
+	)
 	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		jobs = nil
+		jobs, planned, leased = nil, false, nil
+		// Everything written here derives from the entry, which the intake
+		// committed durably: if a database crash loses this commit, the
+		// entry is unprocessed again and its re-drive writes the same rows
+		// (their ids are derived). A push sent from them is recorded by a
+		// synchronous commit, which flushes this one first.
+		if err := store.RelaxCommit(tx); err != nil {
+			return err
+		}
 		// Claim and read the entry in one statement.
 		var claimed []models.OutboxEntry
 		res := tx.Model(&claimed).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "payload"}}}).
@@ -60,33 +77,22 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 			dv.d.Log.ErrorContext(ctx, "notify: unreadable outbox payload", "outbox_id", id, "err", err)
 			return nil
 		}
-		users, err := recipients(tx, n)
+		users, prefs, err := recipients(tx, n)
 		if err != nil {
 			return err
 		}
-		prefs, err := loadPrefs(tx, users)
-		if err != nil {
-			return err
-		}
-		var counted []int64 // users whose notice is new: one more unread
 		for _, u := range users {
-			job, fresh, err := dv.inbox(tx, n, u, prefs[u.ID], now)
+			r, err := dv.inbox(tx, n, u, prefs[u.ID], now)
 			if err != nil {
 				return err
 			}
-			if fresh {
-				counted = append(counted, u.ID)
-			}
-			if job != nil {
-				jobs = append(jobs, *job)
-			}
-		}
-		// Last, right before the commit: the counter row is locked from
-		// here to the commit, and every delivery to the same user waits
-		// for it.
-		for _, uid := range counted {
-			if _, err := store.AddUnread(tx, uid, 1); err != nil {
-				return err
+			switch {
+			case len(r.leased) > 0:
+				leased = append(leased, r.leased)
+			case r.planned:
+				planned = true
+			case r.job != nil:
+				jobs = append(jobs, *r.job)
 			}
 		}
 		return nil
@@ -97,13 +103,30 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	if len(jobs) > 0 {
 		dv.index(ctx, jobs)
 	}
+	if planned && dv.send != nil {
+		dv.send()
+	}
+	for _, b := range leased {
+		for len(b) > 0 {
+			n := min(len(b), deliveryBatch)
+			dv.handOff(ctx, b[:n])
+			b = b[n:]
+		}
+	}
 	return nil
 }
 
+// inboxResult is what writing one recipient's notice did.
+type inboxResult struct {
+	job     *models.PushJob  // the push job written, if any
+	fresh   bool             // the notice is new: the caller counts it unread
+	planned bool             // its deliveries were planned (the job is done)
+	leased  []leasedDelivery // planned leased to this instance, to hand off
+}
+
 // inbox writes u's notification of n and, when u's preferences allow a push,
-// its push job. fresh reports that the notification is new (the caller
-// counts it unread).
-func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time) (_ *models.PushJob, fresh bool, _ error) {
+// its push job, and plans the push's deliveries at once when it is due now.
+func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time) (inboxResult, error) {
 	id := notificationID(n.ChangeID, u.ID)
 	title, body := textsFor(p.Locale).render(n)
 	data, _ := json.Marshal(map[string]string{
@@ -115,12 +138,24 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 		Critical: n.Critical, CreatedAt: n.ReceivedAt}
 	ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if ins.Error != nil {
-		return nil, false, ins.Error
+		return inboxResult{}, ins.Error
 	}
-	fresh = ins.RowsAffected == 1
+	fresh := ins.RowsAffected == 1
+	var unread int64 // the user's unread count with this notice, when fresh
+	if fresh {
+		// One more unread; the count it returns is the push's badge. The
+		// counter row stays locked until the commit (which does not wait
+		// for the disk, see process), so deliveries to one user queue
+		// here briefly; users are taken in id order, so they never
+		// deadlock.
+		var err error
+		if unread, err = store.AddUnread(tx, u.ID, 1); err != nil {
+			return inboxResult{}, err
+		}
+	}
 	dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now)
 	if !dec.Push {
-		return nil, fresh, nil
+		return inboxResult{fresh: fresh}, nil
 	}
 	due := now
 	switch {
@@ -132,33 +167,37 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	job := models.PushJob{NotificationID: id, UserID: u.ID, ProjectID: n.ProjectID,
 		Critical: n.Critical || n.Category == CategoryCorrection, State: models.PushJobPending,
 		DueAt: due.UTC(), ReceivedAt: n.ReceivedAt}
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job)
-	if res.Error != nil {
-		return nil, false, res.Error
-	}
 	// A job due now is never part of a digest (digested jobs wait for the
 	// window), so planning it alone here is what the dispatcher would do. A
 	// job written before (a re-delivered entry) is left to the dispatcher,
 	// which may hold it for quiet hours or a digest.
-	if dv.disp != nil && res.RowsAffected == 1 && !job.DueAt.After(now) {
-		var err error
-		if fresh {
-			// The notice was written just now: no need to read it back. Its
-			// user's count goes up at the end of the transaction; the badge
-			// counts it already. (Like any count read in a transaction, it
-			// does not see notices other transactions have not committed.)
-			var unread int64
-			if unread, err = store.Unread(tx, u.ID); err == nil {
-				_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread+1, now)
-			}
-		} else {
-			_, err = dv.disp.plan(tx, []models.PushJob{job}, now)
-		}
-		if err != nil {
-			return nil, false, err
-		}
+	planNow := dv.disp != nil && !job.DueAt.After(now)
+	if planNow && fresh {
+		// Planned below in this transaction, or not at all: it is written
+		// done, which saves updating it.
+		job.State = models.PushJobDone
 	}
-	return &job, fresh, nil
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&job)
+	if res.Error != nil {
+		return inboxResult{}, res.Error
+	}
+	if !planNow || res.RowsAffected != 1 {
+		job.State = models.PushJobPending
+		return inboxResult{job: &job, fresh: fresh}, nil
+	}
+	if !fresh {
+		_, err := dv.disp.plan(tx, []models.PushJob{job}, now)
+		return inboxResult{job: &job, planned: true}, err
+	}
+	// The notice was written just now: no need to read it back.
+	r := inboxResult{job: &job, fresh: true, planned: true}
+	var err error
+	if dv.handOff != nil && dv.d.DB.Dialect == "postgres" {
+		r.leased, err = dv.disp.planLeased(tx, job, row, unread, now)
+	} else {
+		_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread, now)
+	}
+	return r, err
 }
 
 // index tells the dispatcher, through the wake-up sorted set, when the jobs
@@ -197,11 +236,20 @@ func loadPrefs(tx *gorm.DB, users []models.User) (map[int64]Preferences, error) 
 		return nil, err
 	}
 	for _, r := range rows {
-		p := DefaultPreferences()
-		if err := json.Unmarshal([]byte(r.Data), &p); err != nil {
-			continue // stored preferences were validated; defaults beat a crash
-		}
-		out[r.UserID] = p
+		out[r.UserID] = storedPreferences(&r.Data)
 	}
 	return out, nil
+}
+
+// storedPreferences decodes stored preferences over the defaults; nil means
+// none are stored.
+func storedPreferences(data *string) Preferences {
+	p := DefaultPreferences()
+	if data == nil {
+		return p
+	}
+	if err := json.Unmarshal([]byte(*data), &p); err != nil {
+		return DefaultPreferences() // stored preferences were validated; defaults beat a crash
+	}
+	return p
 }

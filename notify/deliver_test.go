@@ -243,8 +243,12 @@ func TestRedisLossLosesNothing(t *testing.T) {
 	w.upsert(false)
 	w.item("GH01", models.StatusAccepted, nil)
 	ctx := context.Background()
-	if n, err := w.pipe.relay.relayOnce(ctx); err != nil || n != 1 {
-		t.Fatalf("relay = %d, %v", n, err)
+	// The intake published the change itself; the relay leaves it alone.
+	if n, err := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); err != nil || n != 1 {
+		t.Fatalf("stream length after the event = %d, %v; want 1", n, err)
+	}
+	if n, err := w.pipe.relay.relayOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("relay = %d, %v; want nothing to relay", n, err)
 	}
 	// Redis loses everything before a consumer reads the entry.
 	if err := w.d.Redis.Del(ctx, w.pipe.keys.stream, w.pipe.keys.wake).Err(); err != nil {
@@ -295,5 +299,39 @@ func TestDeadLetterAfterRepeatedFailures(t *testing.T) {
 	}
 	if p, _ := w.d.Redis.XPending(ctx, w.pipe.keys.stream, consumerGroup).Result(); p.Count != 0 {
 		t.Errorf("%d entries still pending", p.Count)
+	}
+}
+
+// When Redis refuses the intake's own publish, the event is still applied
+// and its entry goes back to the relay, which publishes it at its next pass
+// instead of waiting for the re-drive.
+func TestIntakePublishFailureGoesBackToTheRelay(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	ctx := context.Background()
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = down.Close() })
+	d := w.d
+	d.Redis = down
+	nudged := 0
+	broken, err := NewIntake(d, nil, func() { nudged++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.intake = broken
+	w.item("GH01", models.StatusAccepted, nil)
+	if nudged != 1 {
+		t.Errorf("relay nudged %d times, want 1", nudged)
+	}
+	if n, _ := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); n != 0 {
+		t.Fatalf("stream has %d entries; the publish should have failed", n)
+	}
+	// No clock movement: the relay takes the entry back at once.
+	if n, err := w.pipe.relay.relayOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("relay = %d, %v; want the handed-back entry", n, err)
+	}
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != 1 {
+		t.Fatalf("%d pushes, want 1", n)
 	}
 }

@@ -133,17 +133,76 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (
 	if err != nil {
 		return 0, err
 	}
-	return ds.planNotes(tx, group, notes, unread, now)
+	planned, err := ds.planNotes(tx, group, notes, unread, now)
+	if err != nil {
+		return 0, err
+	}
+	// The newest notice is the push; the others of a digest are folded in.
+	return planned, tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
+		Updates(map[string]any{"state": gorm.Expr("CASE WHEN notification_id = ? THEN ? ELSE ? END",
+			notes[len(notes)-1].ID, models.PushJobDone, models.PushJobMerged), "updated_at": now.UTC()}).Error
 }
 
-// planNotes is plan once the group's notices (oldest first) and the user's
-// unread count are known.
+// planNotes writes the deliveries of plan once the group's notices (oldest
+// first) and the user's unread count are known; the caller moves the jobs
+// on.
 func (ds *dispatcher) planNotes(tx *gorm.DB, group []models.PushJob, notes []models.Notification, unread int64, now time.Time) (int64, error) {
-	lead := group[len(group)-1]
-	ids := make([]string, 0, len(group))
-	for _, j := range group {
-		ids = append(ids, j.NotificationID)
+	id, payload, err := ds.render(tx, group, notes, unread)
+	if err != nil {
+		return 0, err
 	}
+	// PostgreSQL types the parameters of a SELECT list as text, which does
+	// not convert to a timestamp column by itself; SQLite keeps times as
+	// text and must not see the cast (it would make them numbers).
+	ts := "?"
+	if ds.d.DB.Dialect == "postgres" {
+		ts = "CAST(? AS timestamptz)"
+	}
+	res := tx.Exec(`INSERT INTO push_deliveries
+		(notification_id, installation_id, state, next_at, attempts, payload, received_at, created_at, updated_at)
+		SELECT ?, installation_id, ?, `+ts+`, 0, ?, `+ts+`, `+ts+`, `+ts+` FROM devices
+		WHERE user_id = ? AND active = ? AND provider IN ?
+		ON CONFLICT DO NOTHING`,
+		id, models.DeliveryPending, now.UTC(), payload, earliest(group).UTC(), now.UTC(), now.UTC(),
+		group[len(group)-1].UserID, true, deliverableProviders)
+	return res.RowsAffected, res.Error
+}
+
+// planLeased is planNotes for one fresh notice due now whose push this
+// instance sends itself as soon as tx commits: the deliveries are written
+// leased to it (their first attempt counted, as lease does) and returned
+// with their devices, so no lease statement runs before the send. If the
+// instance dies before sending, the lease runs out and any instance's
+// dispatcher takes them. PostgreSQL only (it needs an INSERT in a WITH).
+func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.Notification, unread int64, now time.Time) ([]leasedDelivery, error) {
+	id, payload, err := ds.render(tx, []models.PushJob{job}, []models.Notification{note}, unread)
+	if err != nil {
+		return nil, err
+	}
+	var batch []leasedDelivery
+	err = tx.Raw(`WITH planned AS (
+		INSERT INTO push_deliveries
+			(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
+		SELECT ?, installation_id, ?, CAST(? AS timestamptz), 1, CAST(? AS timestamptz), ?, CAST(? AS timestamptz),
+			CAST(? AS timestamptz), CAST(? AS timestamptz)
+		FROM devices WHERE user_id = ? AND active = ? AND provider IN ?
+		ON CONFLICT DO NOTHING
+		RETURNING `+leasedColumns+`)
+		SELECT planned.*, dev.provider, dev.push_token, dev.active, true AS device_found
+		FROM planned JOIN devices AS dev ON dev.installation_id = planned.installation_id`,
+		id, models.DeliveryPending, now.UTC(), now.Add(deliveryLease).UTC(), payload, job.ReceivedAt.UTC(), now.UTC(), now.UTC(),
+		job.UserID, true, deliverableProviders).Scan(&batch).Error
+	return batch, err
+}
+
+// deliverableProviders are the device providers pushes are planned for; ""
+// is the contract's default, FCM.
+var deliverableProviders = append(SupportedProviders(), "")
+
+// render builds the push of a group (a single notice or a digest of
+// several, oldest first): its notification id and stored payload.
+func (ds *dispatcher) render(tx *gorm.DB, group []models.PushJob, notes []models.Notification, unread int64) (string, string, error) {
+	lead := group[len(group)-1]
 	last := notes[len(notes)-1]
 	msg := pushPayload{NotificationID: last.ID, Category: last.Category, ProjectID: last.ProjectID,
 		Route: routeOf(last), UnreadCount: int(unread), Title: last.Title, Body: last.Body, Critical: last.Critical}
@@ -163,35 +222,13 @@ func (ds *dispatcher) planNotes(tx *gorm.DB, group []models.PushJob, notes []mod
 		_ = tx.Select("name").Where("id = ?", last.ProjectID).Take(&p).Error
 		prefs, err := loadPrefs(tx, []models.User{{ID: lead.UserID}})
 		if err != nil {
-			return 0, err
+			return "", "", err
 		}
 		msg.Title, msg.Body = textsFor(prefs[lead.UserID].Locale).digest(len(notes), p.Name)
 		msg.Route = "zsb://projects/" + last.ProjectID + "/progress"
 	}
-	payload, _ := json.Marshal(msg)
-	// PostgreSQL types the parameters of a SELECT list as text, which does
-	// not convert to a timestamp column by itself; SQLite keeps times as
-	// text and must not see the cast (it would make them numbers).
-	ts := "?"
-	if ds.d.DB.Dialect == "postgres" {
-		ts = "CAST(? AS timestamptz)"
-	}
-	providers := append(SupportedProviders(), "") // "" is the contract's default, FCM
-	res := tx.Exec(`INSERT INTO push_deliveries
-		(notification_id, installation_id, state, next_at, attempts, payload, received_at, created_at, updated_at)
-		SELECT ?, installation_id, ?, `+ts+`, 0, ?, `+ts+`, `+ts+`, `+ts+` FROM devices
-		WHERE user_id = ? AND active = ? AND provider IN ?
-		ON CONFLICT DO NOTHING`,
-		msg.NotificationID, models.DeliveryPending, now.UTC(), string(payload), earliest(group).UTC(), now.UTC(), now.UTC(),
-		lead.UserID, true, providers)
-	if res.Error != nil {
-		return 0, res.Error
-	}
-	// The newest notice is the push; the others of a digest are folded in.
-	err := tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).
-		Updates(map[string]any{"state": gorm.Expr("CASE WHEN notification_id = ? THEN ? ELSE ? END",
-			msg.NotificationID, models.PushJobDone, models.PushJobMerged), "updated_at": now.UTC()}).Error
-	return res.RowsAffected, err
+	payload, err := json.Marshal(msg)
+	return msg.NotificationID, string(payload), err
 }
 
 func earliest(group []models.PushJob) time.Time {
@@ -225,55 +262,82 @@ func (ds *dispatcher) sendDue(ctx context.Context) (int, error) {
 // recording it read; the rest are left zero.
 const leasedColumns = "notification_id, installation_id, attempts, payload, next_at, received_at"
 
+// leasedDelivery is a leased delivery with what sending it needs of its
+// device. DeviceFound is false when the device row is gone.
+type leasedDelivery struct {
+	models.PushDelivery
+	Provider    string
+	PushToken   string
+	Active      bool
+	DeviceFound bool
+}
+
 // lease takes up to deliveryBatch due deliveries for this instance until
-// deliveryLease from now, in one statement, and returns them with their
-// attempt counted (only leasedColumns are read back). On PostgreSQL the due rows are locked once in a
-// materialized CTE (SKIP LOCKED, so instances take disjoint batches) and
-// updated through the primary key: with the LIMIT subquery inside the
-// UPDATE's own WHERE, a row changed concurrently makes PostgreSQL re-run
-// that subquery per row, which under load ran for minutes. SQLite has one
-// writer at a time, so there the subquery form is safe.
-func (ds *dispatcher) lease(ctx context.Context) ([]models.PushDelivery, error) {
+// deliveryLease from now and returns them with their attempt counted (only
+// leasedColumns are read back) and their devices' provider, token and
+// state.
+//
+// On PostgreSQL that is one statement: the due rows are locked once in a
+// materialized CTE (SKIP LOCKED, so instances take disjoint batches),
+// updated through the primary key and returned joined to their devices.
+// With the LIMIT subquery inside the UPDATE's own WHERE instead, a row
+// changed concurrently makes PostgreSQL re-run that subquery per row, which
+// under load ran for minutes. SQLite has one writer at a time, so there the
+// subquery form is safe, and the devices are read after it.
+func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 	now := ds.d.Now().UTC()
-	q := `UPDATE push_deliveries
-		SET attempts = attempts + 1, lease_until = ?, updated_at = ?
-		WHERE (notification_id, installation_id) IN (
-			SELECT notification_id, installation_id FROM push_deliveries
-			WHERE state = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-			ORDER BY next_at LIMIT ?)
-		RETURNING ` + leasedColumns
-	args := []any{now.Add(deliveryLease), now, models.DeliveryPending, now, now, deliveryBatch}
+	db := ds.d.DB.WithContext(ctx)
+	var batch []leasedDelivery
 	if ds.d.DB.Dialect == "postgres" {
-		q = `WITH due AS MATERIALIZED (
+		err := db.Raw(`WITH due AS MATERIALIZED (
 			SELECT notification_id, installation_id FROM push_deliveries
 			WHERE state = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)
 			ORDER BY next_at LIMIT ? FOR UPDATE SKIP LOCKED)
 		UPDATE push_deliveries AS d
 		SET attempts = d.attempts + 1, lease_until = ?, updated_at = ?
-		FROM due WHERE d.notification_id = due.notification_id AND d.installation_id = due.installation_id
-		RETURNING d.` + strings.ReplaceAll(leasedColumns, ", ", ", d.")
-		args = []any{models.DeliveryPending, now, now, deliveryBatch, now.Add(deliveryLease), now}
+		FROM due LEFT JOIN devices AS dev ON dev.installation_id = due.installation_id
+		WHERE d.notification_id = due.notification_id AND d.installation_id = due.installation_id
+		RETURNING d.`+strings.ReplaceAll(leasedColumns, ", ", ", d.")+`,
+			COALESCE(dev.provider, '') AS provider, COALESCE(dev.push_token, '') AS push_token,
+			COALESCE(dev.active, false) AS active, dev.installation_id IS NOT NULL AS device_found`,
+			models.DeliveryPending, now, now, deliveryBatch, now.Add(deliveryLease), now).Scan(&batch).Error
+		return batch, err
 	}
-	var batch []models.PushDelivery
-	err := ds.d.DB.WithContext(ctx).Raw(q, args...).Scan(&batch).Error
-	return batch, err
-}
-
-// deliver sends a leased batch and records every outcome.
-func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) error {
+	err := db.Raw(`UPDATE push_deliveries
+		SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+		WHERE (notification_id, installation_id) IN (
+			SELECT notification_id, installation_id FROM push_deliveries
+			WHERE state = ? AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+			ORDER BY next_at LIMIT ?)
+		RETURNING `+leasedColumns,
+		now.Add(deliveryLease), now, models.DeliveryPending, now, now, deliveryBatch).Scan(&batch).Error
+	if err != nil || len(batch) == 0 {
+		return batch, err
+	}
 	ids := make([]string, 0, len(batch))
 	for _, b := range batch {
 		ids = append(ids, b.InstallationID)
 	}
 	var devices []models.Device
-	if err := ds.d.DB.WithContext(ctx).Select("installation_id", "provider", "push_token", "active").
+	if err := db.Select("installation_id", "provider", "push_token", "active").
 		Where("installation_id IN ?", ids).Find(&devices).Error; err != nil {
-		return err
+		// The lease stands; the deliveries are taken again when it ends.
+		return nil, err
 	}
 	byID := make(map[string]models.Device, len(devices))
 	for _, dev := range devices {
 		byID[dev.InstallationID] = dev
 	}
+	for i := range batch {
+		if dev, ok := byID[batch[i].InstallationID]; ok {
+			batch[i].Provider, batch[i].PushToken, batch[i].Active, batch[i].DeviceFound = dev.Provider, dev.PushToken, dev.Active, true
+		}
+	}
+	return batch, nil
+}
+
+// deliver sends a leased batch and records every outcome.
+func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery) error {
 	var (
 		msgs  = make([]PushMessage, 0, len(batch))
 		index = make([]int, 0, len(batch))
@@ -282,8 +346,7 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) 
 	)
 	results := make([]PushResult, len(batch))
 	for i, b := range batch {
-		dev, ok := byID[b.InstallationID]
-		if !ok || !dev.Active {
+		if !b.DeviceFound || !b.Active {
 			results[i] = PushResult{Outcome: OutcomeFailed, ErrorCode: "device_inactive"}
 			continue
 		}
@@ -293,7 +356,7 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []models.PushDelivery) 
 			_ = json.Unmarshal([]byte(b.Payload), p)
 			payloads[b.Payload] = p
 		}
-		msgs = append(msgs, PushMessage{Token: dev.PushToken, Provider: dev.Provider, NotificationID: p.NotificationID,
+		msgs = append(msgs, PushMessage{Token: b.PushToken, Provider: b.Provider, NotificationID: p.NotificationID,
 			Category: p.Category, ProjectID: p.ProjectID, ItemCodes: p.ItemCodes, Route: p.Route,
 			UnreadCount: p.UnreadCount, Title: p.Title, Body: p.Body, Critical: p.Critical})
 		index = append(index, i)
@@ -312,10 +375,12 @@ type outcome struct {
 	next  time.Time
 }
 
-// record stores a batch's outcomes in one transaction and moves each
-// delivery on: sent, deactivated, failed, or pending again after a backoff.
-// Every attempt gets its push_attempts row.
-func (ds *dispatcher) record(ctx context.Context, batch []models.PushDelivery, results []PushResult, now time.Time) error {
+// record stores a batch's outcomes and moves each delivery on: sent,
+// deactivated, failed, or pending again after a backoff. Every attempt gets
+// its push_attempts row. It is all one statement on PostgreSQL (data-
+// modifying CTEs), so atomic without a transaction's extra round trips; one
+// transaction on SQLite.
+func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, results []PushResult, now time.Time) error {
 	attempts := make([]models.PushAttempt, len(batch))
 	moves := make([]outcome, len(batch))
 	var (
@@ -350,63 +415,54 @@ func (ds *dispatcher) record(ctx context.Context, batch []models.PushDelivery, r
 		attempts[i] = models.PushAttempt{NotificationID: b.NotificationID, InstallationID: b.InstallationID,
 			Attempt: b.Attempts, Outcome: outcomeName(name), ErrorCode: r.ErrorCode, CreatedAt: now.UTC()}
 	}
-	err := ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := insertAttempts(tx, attempts); err != nil {
-			return err
-		}
-		if len(dead) > 0 {
-			if err := tx.Model(&models.Device{}).Where("installation_id IN ?", dead).
-				Updates(map[string]any{"active": false, "updated_at": now.UTC()}).Error; err != nil {
+	var err error
+	if ds.d.DB.Dialect == "postgres" {
+		err = ds.recordPostgres(ctx, batch, attempts, moves, dead, now)
+	} else {
+		err = ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			ins := attemptsInsert(attempts)
+			if err := tx.Exec(ins.SQL, ins.Vars...).Error; err != nil {
 				return err
 			}
-		}
-		return ds.move(tx, batch, moves, now)
-	})
+			if len(dead) > 0 {
+				if err := tx.Model(&models.Device{}).Where("installation_id IN ?", dead).
+					Updates(map[string]any{"active": false, "updated_at": now.UTC()}).Error; err != nil {
+					return err
+				}
+			}
+			for i, b := range batch {
+				if err := tx.Model(&models.PushDelivery{}).
+					Where("notification_id = ? AND installation_id = ?", b.NotificationID, b.InstallationID).
+					Updates(map[string]any{"state": moves[i].state, "next_at": moves[i].next.UTC(), "lease_until": nil, "updated_at": now.UTC()}).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err == nil && len(retries) > 0 && ds.d.Redis != nil {
 		_ = ds.d.Redis.ZAdd(ctx, ds.keys.wake, retries...).Err()
 	}
 	return err
 }
 
-// insertAttempts writes a batch's push_attempts rows in one INSERT, built
-// by hand: gorm's CreateInBatches spent more on reflection than the
-// statement cost, and read back ids nothing uses.
-func insertAttempts(tx *gorm.DB, attempts []models.PushAttempt) error {
-	if len(attempts) == 0 {
-		return nil
-	}
+// recordPostgres writes the attempts, deactivates dead devices and moves
+// the deliveries (freeing their leases) in one statement.
+func (ds *dispatcher) recordPostgres(ctx context.Context, batch []leasedDelivery, attempts []models.PushAttempt, moves []outcome, dead []string, now time.Time) error {
+	ins := attemptsInsert(attempts)
 	var sql strings.Builder
-	sql.WriteString(`INSERT INTO push_attempts (notification_id, installation_id, attempt, outcome, error_code, created_at) VALUES `)
-	args := make([]any, 0, 6*len(attempts))
-	for i, a := range attempts {
-		if i > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, a.NotificationID, a.InstallationID, a.Attempt, a.Outcome, a.ErrorCode, a.CreatedAt)
+	args := make([]any, 0, len(ins.Vars)+2+len(dead)+1+4*len(batch))
+	sql.WriteString("WITH attempts AS (")
+	sql.WriteString(ins.SQL)
+	sql.WriteString(")")
+	args = append(args, ins.Vars...)
+	if len(dead) > 0 {
+		sql.WriteString(", deactivated AS (UPDATE devices SET active = false, updated_at = ? WHERE installation_id IN ?)")
+		args = append(args, now.UTC(), dead)
 	}
-	return tx.Exec(sql.String(), args...).Error
-}
-
-// move writes the deliveries' new states and frees their leases: on
-// PostgreSQL in one UPDATE … FROM (VALUES …) per batch; on SQLite, the
-// development backend, one UPDATE per delivery inside the caller's
-// transaction.
-func (ds *dispatcher) move(tx *gorm.DB, batch []models.PushDelivery, moves []outcome, now time.Time) error {
-	if ds.d.DB.Dialect != "postgres" {
-		for i, b := range batch {
-			if err := tx.Model(&models.PushDelivery{}).
-				Where("notification_id = ? AND installation_id = ?", b.NotificationID, b.InstallationID).
-				Updates(map[string]any{"state": moves[i].state, "next_at": moves[i].next.UTC(), "lease_until": nil, "updated_at": now.UTC()}).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var sql strings.Builder
-	sql.WriteString(`UPDATE push_deliveries AS d SET state = v.state, next_at = v.next_at, lease_until = NULL, updated_at = ?
+	sql.WriteString(`
+		UPDATE push_deliveries AS d SET state = v.state, next_at = v.next_at, lease_until = NULL, updated_at = ?
 		FROM (VALUES `)
-	args := make([]any, 0, 1+4*len(batch))
 	args = append(args, now.UTC())
 	for i, b := range batch {
 		if i > 0 {
@@ -417,7 +473,24 @@ func (ds *dispatcher) move(tx *gorm.DB, batch []models.PushDelivery, moves []out
 	}
 	sql.WriteString(`) AS v(notification_id, installation_id, state, next_at)
 		WHERE d.notification_id = v.notification_id AND d.installation_id = v.installation_id`)
-	return tx.Exec(sql.String(), args...).Error
+	return ds.d.DB.WithContext(ctx).Exec(sql.String(), args...).Error
+}
+
+// attemptsInsert is the INSERT of a batch's push_attempts rows, built by
+// hand: gorm's CreateInBatches spent more on reflection than the statement
+// cost, and read back ids nothing uses.
+func attemptsInsert(attempts []models.PushAttempt) clause.Expr {
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO push_attempts (notification_id, installation_id, attempt, outcome, error_code, created_at) VALUES `)
+	args := make([]any, 0, 6*len(attempts))
+	for i, a := range attempts {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, a.NotificationID, a.InstallationID, a.Attempt, a.Outcome, a.ErrorCode, a.CreatedAt)
+	}
+	return clause.Expr{SQL: sql.String(), Vars: args}
 }
 
 // outcomeName is the PushAttempt spelling of an outcome.

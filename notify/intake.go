@@ -28,6 +28,7 @@ type IntakeResult struct {
 // Intake verifies, validates and applies upstream webhook events.
 type Intake struct {
 	d         Deps
+	keys      keys
 	secrets   [][]byte
 	onApplied func(ctx context.Context, c Applied) error
 	nudge     func()
@@ -41,6 +42,9 @@ type Applied struct {
 	ProjectID string
 	Project   *models.Project
 	States    []models.ItemState
+
+	handoff []int64 // outbox entries the intake publishes to the stream itself
+	relay   bool    // outbox work was left to the relay
 }
 
 // NewIntake builds the webhook intake. onApplied runs after an applied
@@ -53,7 +57,7 @@ func NewIntake(d Deps, onApplied func(ctx context.Context, c Applied) error, nud
 	if len(d.Settings.WebhookSecrets) == 0 {
 		return nil, errors.New("notify: at least one webhook secret is required")
 	}
-	in := &Intake{d: d, onApplied: onApplied, nudge: nudge}
+	in := &Intake{d: d, keys: newKeys(d.RedisPrefix), onApplied: onApplied, nudge: nudge}
 	for _, s := range d.Settings.WebhookSecrets {
 		in.secrets = append(in.secrets, []byte(s))
 	}
@@ -110,11 +114,33 @@ func (in *Intake) receive(ctx context.Context, ts, sig string, body []byte) (Int
 				in.d.Log.WarnContext(ctx, "notify: progress write-through failed", "project_id", ev.ProjectID, "err", err)
 			}
 		}
-		if in.nudge != nil {
+		if len(change.handoff) > 0 {
+			in.handOff(ctx, change.handoff)
+		}
+		if change.relay && in.nudge != nil {
 			in.nudge()
 		}
 	}
 	return IntakeResult{EventID: ev.EventID, Result: result}, nil
+}
+
+// handOff publishes committed outbox entries to the notification stream.
+// If Redis fails them, they are given back to the relay, which publishes
+// them at its next pass; if even that fails, the relay's re-drive takes
+// them RedriveAfter later. The event is committed either way.
+func (in *Intake) handOff(ctx context.Context, ids []int64) {
+	err := publish(ctx, in.d, in.keys, ids)
+	if err == nil {
+		return
+	}
+	in.d.Log.WarnContext(ctx, "notify: stream publish failed; left to the relay", "outbox_ids", ids, "err", err)
+	if err := in.d.DB.WithContext(ctx).Model(&models.OutboxEntry{}).Where("id IN ? AND processed_at IS NULL", ids).
+		Updates(map[string]any{"relayed_at": nil, "attempts": 0}).Error; err != nil {
+		in.d.Log.WarnContext(ctx, "notify: outbox handback failed; re-driven later", "outbox_ids", ids, "err", err)
+	}
+	if in.nudge != nil {
+		in.nudge()
+	}
 }
 
 // civilDay is the Asia/Shanghai date of t as stored in date columns.

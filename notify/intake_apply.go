@@ -33,14 +33,6 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 		}
 	}
 	err = in.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var seen int64
-		if err := tx.Model(&models.Event{}).Where("event_id = ?", ev.EventID).Count(&seen).Error; err != nil {
-			return err
-		}
-		if seen > 0 {
-			result = ResultDuplicate
-			return nil
-		}
 		var p models.Project
 		q := tx
 		if in.d.DB.Dialect == "postgres" {
@@ -62,11 +54,19 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 		row := models.Event{EventID: ev.EventID, ProjectID: ev.ProjectID, Sequence: ev.Sequence, Type: ev.Type,
 			ItemCode: ev.ItemCode, Status: ev.Status, Result: result, OccurredAt: ev.OccurredAt.UTC(),
 			ReceivedAt: now.UTC(), Payload: payload}
-		if err := tx.Create(&row).Error; err != nil {
-			if store.IsUniqueViolation(err) {
+		// The event id is the primary key: a delivery seen before (or
+		// committed concurrently, which this insert waits for) writes
+		// nothing.
+		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if ins.Error != nil {
+			if store.IsUniqueViolation(ins.Error) {
 				return errDuplicateEvent
 			}
-			return err
+			return ins.Error
+		}
+		if ins.RowsAffected == 0 {
+			result = ResultDuplicate
+			return nil
 		}
 		if result == ResultStale {
 			return nil
@@ -202,8 +202,22 @@ func (a applier) changeItem(p *models.Project) error {
 	}
 	after[ev.ItemCode] = ev.Status
 	n := a.in.itemNote(*p, ev, before, after, a.now)
-	if err := writeOutbox(a.tx, ev.EventID, outboxChange, n); err != nil {
-		return err
+	if a.in.d.Redis == nil {
+		if err := writeOutbox(a.tx, ev.EventID, outboxChange, n); err != nil {
+			return err
+		}
+		a.change.relay = true
+	} else {
+		// The intake publishes the entry itself once committed: the
+		// push does not wait for the relay's poll and transaction.
+		handed := a.now.UTC()
+		id, err := writeOutboxEntry(a.tx, ev.EventID, outboxChange, n, &handed)
+		if err != nil {
+			return err
+		}
+		if id != 0 {
+			a.change.handoff = append(a.change.handoff, id)
+		}
 	}
 	if ev.Status == models.StatusCorrectionRequired {
 		return a.correctionTasks(p, n)
@@ -251,6 +265,7 @@ func (a applier) assignAgent(p *models.Project, agent models.User) error {
 	if !p.KeyProject {
 		return nil
 	}
+	a.change.relay = true
 	key := fmt.Sprintf("key_project:%s:%d", p.ID, agent.ID)
 	t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskKeyProject, Level: agent.AgentLevel,
 		RegionCode: p.RegionCode, Status: models.TaskClaimed, Title: "重点项目全程帮代办：" + p.Name,

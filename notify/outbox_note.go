@@ -80,13 +80,31 @@ func (n note) route() string {
 	}
 }
 
-// writeOutbox stores a note as outbox work in tx. A second write of the same
-// (event, kind) is ignored, which keeps event-born work idempotent.
+// writeOutbox stores a note as outbox work in tx, for the relay to publish.
+// A second write of the same (event, kind) is ignored, which keeps
+// event-born work idempotent.
 func writeOutbox(tx *gorm.DB, eventID, kind string, n note) error {
+	_, err := writeOutboxEntry(tx, eventID, kind, n, nil)
+	return err
+}
+
+// writeOutboxEntry is writeOutbox for a writer that publishes the entry to
+// the stream itself once tx has committed: handedAt, when set, records the
+// entry as relayed then (the relay re-drives it only if it is still
+// unprocessed RedriveAfter later). It returns the new entry's id, or 0 when
+// the entry existed already.
+func writeOutboxEntry(tx *gorm.DB, eventID, kind string, n note, handedAt *time.Time) (int64, error) {
 	payload, err := json.Marshal(n)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	entry := models.OutboxEntry{EventID: eventID, Kind: kind, ProjectID: n.ProjectID, Payload: string(payload)}
-	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry).Error
+	if handedAt != nil {
+		entry.RelayedAt, entry.Attempts = handedAt, 1
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return 0, res.Error
+	}
+	return entry.ID, nil
 }

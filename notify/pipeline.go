@@ -34,7 +34,8 @@ type Pipeline struct {
 	lock  *redisLock
 
 	relayKick chan struct{}
-	dispKick  chan struct{}
+	dispKick  chan struct{} // due jobs were indexed: plan, then send
+	sendKick  chan struct{} // deliveries were planned: send
 }
 
 // NewPipeline builds the pipeline. Deps.Redis and Deps.Sender are required.
@@ -52,10 +53,14 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 		_, _ = rand.Read(b)
 		name = "c-" + hex.EncodeToString(b)
 	}
-	p := &Pipeline{d: d, keys: k, relayKick: make(chan struct{}, 1), dispKick: make(chan struct{}, 1)}
+	p := &Pipeline{d: d, keys: k, relayKick: make(chan struct{}, 1), dispKick: make(chan struct{}, 1),
+		sendKick: make(chan struct{}, 1)}
 	p.relay = &relay{d: d, keys: k}
 	p.disp = &dispatcher{d: d, keys: k}
-	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, disp: p.disp}}
+	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, send: p.wakeSender, disp: p.disp}}
+	// Until Run starts the senders, handed-off deliveries are sent by the
+	// reader that planned them.
+	p.cons.dv.handOff = func(ctx context.Context, batch []leasedDelivery) { p.sendHanded(ctx, batch) }
 	// Each stream entry costs a database transaction that mostly waits on
 	// round trips; a few readers per instance overlap those waits. They are
 	// ordinary members of the consumer group, so a dead instance's entries
@@ -86,12 +91,45 @@ func (p *Pipeline) wakeDispatcher() {
 	}
 }
 
+// sendHanded sends a batch a stream reader planned leased to this
+// instance. A failure leaves the deliveries leased; the dispatcher takes
+// them again when the lease ends.
+func (p *Pipeline) sendHanded(ctx context.Context, batch []leasedDelivery) {
+	if err := p.disp.deliver(ctx, batch); err != nil {
+		p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
+	}
+}
+
+func (p *Pipeline) wakeSender() {
+	select {
+	case p.sendKick <- struct{}{}:
+	default:
+	}
+}
+
 // Run starts every loop and blocks until ctx is cancelled; then each loop
 // finishes the work in hand (a stopped context does not cut a transaction
 // or a send short) and Run returns nil. main closes Redis and the database
 // only after Run returned.
 func (p *Pipeline) Run(ctx context.Context) error {
 	work := context.WithoutCancel(ctx)
+	// Deliveries the stream readers planned leased to this instance are
+	// sent by senders goroutines; a reader waits when all are busy. They
+	// stop once the readers have, after sending everything handed to them.
+	handed := make(chan []leasedDelivery, senders)
+	p.cons.dv.handOff = func(_ context.Context, batch []leasedDelivery) { handed <- batch }
+	var sending sync.WaitGroup
+	for range senders {
+		sending.Add(1)
+		go func() {
+			defer sending.Done()
+			for batch := range handed {
+				p.sendHanded(work, batch)
+			}
+		}()
+	}
+	defer sending.Wait()
+	defer close(handed)
 	var wg sync.WaitGroup
 	loops := []func(context.Context, context.Context){p.runRelay, p.runConsumer, p.runReclaim, p.runDispatcher, p.runEscalation, p.runDeadlines}
 	for _, loop := range loops {
@@ -175,47 +213,61 @@ func (p *Pipeline) runReclaim(ctx, work context.Context) {
 }
 
 // runDispatcher dispatches at once when this instance's deliverer committed
-// push work (the kick), and otherwise on every poll that finds the wake-up
-// index due, or on the periodic full scan. Due entries are cleared from the
+// push work, and otherwise on every poll that finds the wake-up index due,
+// or on the periodic full scan. A deliverer that planned its pushes itself
+// (they were due at once) kicks the sender only: there is nothing to plan,
+// so the pass goes straight to leasing. Due entries are cleared from the
 // index before the database is read: whatever was committed before that is
 // found by this pass, and anything indexed later survives for the next.
 func (p *Pipeline) runDispatcher(ctx, work context.Context) {
 	t := time.NewTicker(p.d.Settings.PollInterval)
 	defer t.Stop()
 	tick := 0
-	kicked := true // the first pass runs at once, as every loop's does
+	plan, send := true, false // the first pass runs at once, as every loop's does
 	for {
-		now := p.d.Now()
-		due, err := p.d.Redis.ZRangeByScore(work, p.keys.wake, &redis.ZRangeBy{
-			Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: 1}).Result()
-		if kicked || err != nil || len(due) > 0 || tick%dispatcherFullScanEvery == 0 {
-			_ = p.d.Redis.ZRemRangeByScore(work, p.keys.wake, "-inf", strconv.FormatInt(now.UnixMilli(), 10)).Err()
-			p.dispatchDue(ctx, work)
+		if !plan && !send {
+			now := p.d.Now()
+			due, err := p.d.Redis.ZRangeByScore(work, p.keys.wake, &redis.ZRangeBy{
+				Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: 1}).Result()
+			plan = err != nil || len(due) > 0 || tick%dispatcherFullScanEvery == 0
 		}
-		kicked = false
+		if plan {
+			now := p.d.Now()
+			_ = p.d.Redis.ZRemRangeByScore(work, p.keys.wake, "-inf", strconv.FormatInt(now.UnixMilli(), 10)).Err()
+		}
+		if plan || send {
+			p.dispatchDue(ctx, work, plan)
+		}
+		plan, send = false, false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			tick++
 		case <-p.dispKick:
-			kicked = true
+			plan = true
+		case <-p.sendKick:
+			send = true
 		}
 	}
 }
 
-// dispatchDue plans and sends everything due now: a bounded batch of jobs is
-// planned, its deliveries are leased and handed to up to senders goroutines,
-// and the next batch is planned while they send. It returns once every batch
-// it leased has been sent and recorded.
-func (p *Pipeline) dispatchDue(ctx, work context.Context) {
+// dispatchDue sends everything due now, after planning the due push jobs
+// when plan is set: a bounded batch of jobs is planned, its deliveries are
+// leased and handed to up to senders goroutines, and the next batch is
+// planned while they send. It returns once every batch it leased has been
+// sent and recorded.
+func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, senders)
 	for ctx.Err() == nil {
-		planned, err := p.disp.planDue(work)
-		if err != nil {
-			p.d.Log.WarnContext(work, "notify: plan pushes", "err", err)
+		planned := 0
+		var err error
+		if plan {
+			if planned, err = p.disp.planDue(work); err != nil {
+				p.d.Log.WarnContext(work, "notify: plan pushes", "err", err)
+			}
 		}
 		for ctx.Err() == nil {
 			// A slot is taken before the lease, so no leased batch waits for
@@ -241,7 +293,7 @@ func (p *Pipeline) dispatchDue(ctx, work context.Context) {
 				break
 			}
 		}
-		if err != nil || planned == 0 {
+		if !plan || err != nil || planned == 0 {
 			return
 		}
 	}

@@ -8,33 +8,47 @@ import (
 	"github.com/weifang/kaigong-zsb/models"
 )
 
-// recipients lists the users a note goes to: its explicit recipients, the
-// agents of a task's level covering its region, or the project's enterprise
-// users and the agents following the project.
-func recipients(tx *gorm.DB, n note) ([]models.User, error) {
-	var users []models.User
-	q := tx.Where("disabled = ?", false)
+// recipients lists the users a note goes to, with their push preferences
+// (read in the same statement): its explicit recipients, the agents of a
+// task's level covering its region, or the project's enterprise users and
+// the agents following the project.
+func recipients(tx *gorm.DB, n note) ([]models.User, map[int64]Preferences, error) {
+	var rows []recipientRow
+	q := tx.Model(&models.User{}).Select("users.*, prefs.data AS pref_data").
+		Joins("LEFT JOIN "+tx.NamingStrategy.TableName("PushPreferenceRow")+" AS prefs ON prefs.user_id = users.id").
+		Where("users.disabled = ?", false).Order("users.id")
+	var err error
 	switch {
 	case len(n.Recipients) > 0:
-		err := q.Where("id IN ?", n.Recipients).Order("id").Find(&users).Error
-		return users, err
+		err = q.Where("users.id IN ?", n.Recipients).Find(&rows).Error
 	case n.Kind == noteTask:
-		var agents []models.User
-		if err := q.Where("role = ? AND agent_level = ?", models.RoleAgent, n.TaskLevel).Order("id").Find(&agents).Error; err != nil {
-			return nil, err
-		}
+		var agents []recipientRow
+		err = q.Where("users.role = ? AND users.agent_level = ?", models.RoleAgent, n.TaskLevel).Find(&agents).Error
 		for _, a := range agents {
 			if regionCovers(a.RegionCode, n.Region) {
-				users = append(users, a)
+				rows = append(rows, a)
 			}
 		}
-		return users, nil
 	default:
-		err := q.Where("(role = ? AND enterprise_code = ?) OR id IN (?)", models.RoleEnterprise, n.Enterprise,
-			tx.Model(&models.ProjectAgent{}).Select("user_id").Where("project_id = ?", n.ProjectID)).
-			Order("id").Find(&users).Error
-		return users, err
+		err = q.Where("(users.role = ? AND users.enterprise_code = ?) OR users.id IN (?)", models.RoleEnterprise, n.Enterprise,
+			tx.Model(&models.ProjectAgent{}).Select("user_id").Where("project_id = ?", n.ProjectID)).Find(&rows).Error
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	users := make([]models.User, 0, len(rows))
+	prefs := make(map[int64]Preferences, len(rows))
+	for _, r := range rows {
+		users = append(users, r.User)
+		prefs[r.ID] = storedPreferences(r.PrefData)
+	}
+	return users, prefs, nil
+}
+
+// recipientRow is a user with their stored preferences, if any.
+type recipientRow struct {
+	models.User
+	PrefData *string
 }
 
 // regionScope trims the zero pairs that pad an administrative division

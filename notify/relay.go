@@ -40,22 +40,29 @@ func (r *relay) relayOnce(ctx context.Context) (int, error) {
 		if len(rows) == 0 {
 			return nil
 		}
-		pipe := r.d.Redis.Pipeline()
-		for _, row := range rows {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.keys.stream, MaxLen: r.d.Settings.StreamMaxLen, Approx: true,
-				Values: map[string]any{"outbox_id": strconv.FormatInt(row.ID, 10)}})
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return err
-		}
 		ids := make([]int64, 0, len(rows))
 		for _, row := range rows {
 			ids = append(ids, row.ID)
+		}
+		if err := publish(ctx, r.d, r.keys, ids); err != nil {
+			return err
 		}
 		return tx.Model(&models.OutboxEntry{}).Where("id IN ?", ids).
 			Updates(map[string]any{"relayed_at": now.UTC(), "attempts": gorm.Expr("attempts + 1")}).Error
 	})
 	return len(rows), err
+}
+
+// publish adds outbox entries to the notification stream, in one round
+// trip.
+func publish(ctx context.Context, d Deps, k keys, ids []int64) error {
+	pipe := d.Redis.Pipeline()
+	for _, id := range ids {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.stream, MaxLen: d.Settings.StreamMaxLen, Approx: true,
+			Values: map[string]any{"outbox_id": strconv.FormatInt(id, 10)}})
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // backlog reports unprocessed outbox rows for the metrics.

@@ -22,6 +22,7 @@ type machine struct {
 	LoadBefore string // load average when the run began
 	LoadAfter  string
 	BusyBefore float64 // % of all CPU busy just before the BFF started
+	Checkpoint string  // what the PostgreSQL checkpoint before the run did
 }
 
 func describeMachine(bffBinary string) machine {

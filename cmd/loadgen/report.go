@@ -175,7 +175,7 @@ func renderReport(r *results) string {
 	p("## Machine\n\n")
 	p("| | |\n|---|---|\n")
 	p("| CPU | %s |\n| cores | %d |\n| memory | %.1f GB |\n| Go | %s |\n| OS | %s |\n", r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryGB, r.Machine.GoVersion, r.Machine.OS)
-	p("| backends | %s |\n| load average (1/5/15 min) | %s before, %s after — harness, BFF, PostgreSQL and Redis share these cores with whatever else runs |\n", r.Backends, r.Machine.LoadBefore, r.Machine.LoadAfter)
+	p("| backends | %s |\n| database checkpoint | %s |\n| load average (1/5/15 min) | %s before, %s after — harness, BFF, PostgreSQL and Redis share these cores with whatever else runs |\n", r.Backends, r.Machine.Checkpoint, r.Machine.LoadBefore, r.Machine.LoadAfter)
 	p("| date | %s |\n\n", r.Started.Format(time.RFC3339))
 
 	p("## Targets\n\n")

@@ -132,6 +132,8 @@ func run(parent context.Context, o options) (err error) {
 	if be.RedisURL != "" {
 		env = append(env, "REDIS_URL="+be.RedisURL)
 	}
+	res.Machine.Checkpoint = be.checkpoint(ctx)
+	logf("database checkpoint: %s", res.Machine.Checkpoint)
 	res.Machine.BusyBefore = waitQuiet(ctx, o.QuietWait, 25, logf)
 	logf("starting %s", o.BFF)
 	proc, err := startBFF(ctx, o.BFF, dir, env)
