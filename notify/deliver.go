@@ -54,24 +54,12 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	)
 	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		jobs, planned, leased = nil, false, nil
-		// Everything written here derives from the entry, which the intake
-		// committed durably: if a database crash loses this commit, the
-		// entry is unprocessed again and its re-drive writes the same rows
-		// (their ids are derived). A push sent from them is recorded by a
-		// synchronous commit, which flushes this one first.
-		if err := store.RelaxCommit(tx); err != nil {
+		payload, ok, err := claim(tx, dv.d.DB.Dialect, id, now)
+		if err != nil || !ok {
 			return err
 		}
-		// Claim and read the entry in one statement.
-		var claimed []models.OutboxEntry
-		res := tx.Model(&claimed).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "payload"}}}).
-			Where("id = ? AND processed_at IS NULL", id).Update("processed_at", now.UTC())
-		if res.Error != nil || res.RowsAffected == 0 || len(claimed) == 0 {
-			return res.Error
-		}
-		entry := claimed[0]
 		var n note
-		if err := json.Unmarshal([]byte(entry.Payload), &n); err != nil {
+		if err := json.Unmarshal([]byte(payload), &n); err != nil {
 			// A payload we cannot read never will be; keep it processed so
 			// it does not loop, and say so.
 			dv.d.Log.ErrorContext(ctx, "notify: unreadable outbox payload", "outbox_id", id, "err", err)
@@ -81,10 +69,14 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
+		var counted []int64 // users whose notice is new: one more unread
 		for _, u := range users {
 			r, err := dv.inbox(tx, n, u, prefs[u.ID], now)
 			if err != nil {
 				return err
+			}
+			if r.fresh {
+				counted = append(counted, u.ID)
 			}
 			switch {
 			case len(r.leased) > 0:
@@ -93,6 +85,15 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 				planned = true
 			case r.job != nil:
 				jobs = append(jobs, *r.job)
+			}
+		}
+		// Last, right before the commit: the counter row is locked from
+		// here to the commit, and every delivery to the same user waits
+		// for it. (Taken in the middle, it held one user's deliveries to
+		// about 200 a second under load.)
+		for _, uid := range counted {
+			if _, err := store.AddUnread(tx, uid, 1); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -114,6 +115,34 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		}
 	}
 	return nil
+}
+
+// claim marks outbox entry id processed in tx and returns its payload, in
+// one statement; ok is false when it was processed already.
+//
+// On PostgreSQL the same statement lets tx commit without waiting for its
+// log to reach the disk (synchronous_commit off for this transaction only,
+// set_config being SET LOCAL). Everything the transaction writes derives
+// from the entry, which the intake committed durably: if a database crash
+// loses this commit, the entry is unprocessed again and its re-drive writes
+// the same rows (their ids are derived). A push sent from them is recorded
+// by a synchronous commit, which flushes the log up to itself, this
+// transaction included.
+func claim(tx *gorm.DB, dialect string, id int64, now time.Time) (payload string, ok bool, err error) {
+	var rows []models.OutboxEntry
+	if dialect == "postgres" {
+		err = tx.Raw(`WITH relax AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
+			UPDATE outbox_entries SET processed_at = ? FROM relax
+			WHERE outbox_entries.id = ? AND outbox_entries.processed_at IS NULL
+			RETURNING outbox_entries.id, outbox_entries.payload`, now.UTC(), id).Scan(&rows).Error
+	} else {
+		err = tx.Model(&rows).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "payload"}}}).
+			Where("id = ? AND processed_at IS NULL", id).Update("processed_at", now.UTC()).Error
+	}
+	if err != nil || len(rows) == 0 {
+		return "", false, err
+	}
+	return rows[0].Payload, true, nil
 }
 
 // inboxResult is what writing one recipient's notice did.
@@ -141,18 +170,6 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 		return inboxResult{}, ins.Error
 	}
 	fresh := ins.RowsAffected == 1
-	var unread int64 // the user's unread count with this notice, when fresh
-	if fresh {
-		// One more unread; the count it returns is the push's badge. The
-		// counter row stays locked until the commit (which does not wait
-		// for the disk, see process), so deliveries to one user queue
-		// here briefly; users are taken in id order, so they never
-		// deadlock.
-		var err error
-		if unread, err = store.AddUnread(tx, u.ID, 1); err != nil {
-			return inboxResult{}, err
-		}
-	}
 	dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now)
 	if !dec.Push {
 		return inboxResult{fresh: fresh}, nil
@@ -189,9 +206,16 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 		_, err := dv.disp.plan(tx, []models.PushJob{job}, now)
 		return inboxResult{job: &job, planned: true}, err
 	}
-	// The notice was written just now: no need to read it back.
+	// The notice was written just now: no need to read it back. Its user's
+	// count goes up at the end of the transaction; the badge counts it
+	// already. (Like any count read in a transaction, it does not see
+	// notices other transactions have not committed.)
+	unread, err := store.Unread(tx, u.ID)
+	if err != nil {
+		return inboxResult{}, err
+	}
+	unread++
 	r := inboxResult{job: &job, fresh: true, planned: true}
-	var err error
 	if dv.handOff != nil && dv.d.DB.Dialect == "postgres" {
 		r.leased, err = dv.disp.planLeased(tx, job, row, unread, now)
 	} else {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
 
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/models"
@@ -333,5 +334,45 @@ func TestIntakePublishFailureGoesBackToTheRelay(t *testing.T) {
 	w.drain()
 	if n := len(w.delivered("tok-ent-demo")); n != 1 {
 		t.Fatalf("%d pushes, want 1", n)
+	}
+}
+
+// The claim takes the entry once, returns its payload, and on PostgreSQL
+// leaves the transaction committing without waiting for the disk.
+func TestClaimTakesTheEntryOnceAndRelaxesTheCommit(t *testing.T) {
+	w := newWorld(t, 0)
+	entry := models.OutboxEntry{EventID: "ev-claim", Kind: outboxChange, ProjectID: "P1", Payload: `{"kind":"x"}`}
+	if err := w.d.DB.Create(&entry).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		err := w.d.DB.Transaction(func(tx *gorm.DB) error {
+			payload, ok, err := claim(tx, w.d.DB.Dialect, entry.ID, w.clock.Now())
+			if err != nil {
+				return err
+			}
+			if ok != want || (ok && payload != entry.Payload) {
+				t.Errorf("claim %d = %q, %v; want ok %v", i+1, payload, ok, want)
+			}
+			if ok && w.d.DB.Dialect == "postgres" {
+				var setting string
+				if err := tx.Raw("SELECT current_setting('synchronous_commit')").Scan(&setting).Error; err != nil {
+					return err
+				}
+				if setting != "off" {
+					t.Errorf("synchronous_commit in the claiming transaction = %q, want off", setting)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var setting string
+	if w.d.DB.Dialect == "postgres" {
+		if err := w.d.DB.Raw("SELECT current_setting('synchronous_commit')").Scan(&setting).Error; err != nil || setting != "on" {
+			t.Errorf("synchronous_commit outside the transaction = %q, %v; want on", setting, err)
+		}
 	}
 }

@@ -136,20 +136,6 @@ RETURNING unread`, userID, delta).Scan(&n).Error
 	return max(n, 0), err
 }
 
-// RelaxCommit lets tx commit without waiting for its write-ahead log to
-// reach the disk (PostgreSQL's synchronous_commit off, for this transaction
-// only; SQLite is left as it is). It is for transactions whose every write
-// can be derived again from state committed durably before, so that a
-// database crash losing the last few hundred milliseconds of them loses
-// nothing that will not be written again. Any later synchronous commit
-// flushes the log up to itself, this transaction included.
-func RelaxCommit(tx *gorm.DB) error {
-	if tx.Dialector.Name() != "postgres" {
-		return nil
-	}
-	return tx.Exec("SET LOCAL synchronous_commit TO OFF").Error
-}
-
 // Unread is userID's unread count (0 for a user who never had a notice).
 func Unread(tx *gorm.DB, userID int64) (int64, error) {
 	var n []int64
