@@ -30,10 +30,10 @@ type deliverer struct {
 	keys keys
 	wake func() // due jobs were indexed: the dispatcher plans them
 	send func() // deliveries were planned here: the dispatcher sends them
-	// handOff, when set (on PostgreSQL), takes deliveries this deliverer
-	// wrote leased to the instance, to be sent once their transaction
-	// committed. The pipeline sets it.
-	handOff func(ctx context.Context, batch []leasedDelivery)
+	// senders, when set, sends deliveries this deliverer wrote leased to
+	// the instance once their transaction committed (PostgreSQL only). The
+	// pipeline sets it.
+	senders handing
 	// disp, when set, plans a push that is due at once in the transaction
 	// that writes its job, which saves the dispatcher a transaction and a
 	// pass on the way to the device. Nil leaves every job to the dispatcher.
@@ -50,8 +50,13 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	var (
 		jobs    []models.PushJob   // jobs left to the dispatcher to plan
 		planned bool               // deliveries were planned here, for the dispatcher to send
-		leased  [][]leasedDelivery // deliveries planned leased, for handOff
+		leased  [][]leasedDelivery // deliveries planned leased to a reserved sender
 	)
+	// Pushes due now are written leased to this instance and sent at once
+	// only when a sender is free to take them as soon as the transaction
+	// commits: a reader never waits for one, and no lease runs down while
+	// its deliveries queue. Otherwise they are left to the dispatcher.
+	reserved := dv.senders != nil && dv.d.DB.Dialect == "postgres" && dv.senders.reserve()
 	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		jobs, planned, leased = nil, false, nil
 		payload, ok, err := claim(tx, dv.d.DB.Dialect, id, now)
@@ -71,7 +76,7 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		}
 		var counted []int64 // users whose notice is new: one more unread
 		for _, u := range users {
-			r, err := dv.inbox(tx, n, u, prefs[u.ID], now)
+			r, err := dv.inbox(tx, n, u, prefs[u.ID], now, reserved)
 			if err != nil {
 				return err
 			}
@@ -98,6 +103,12 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
+	if reserved {
+		if err != nil {
+			leased = nil // rolled back: nothing to send
+		}
+		dv.senders.hand(ctx, leased)
+	}
 	if err != nil {
 		return err
 	}
@@ -106,13 +117,6 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	}
 	if planned && dv.send != nil {
 		dv.send()
-	}
-	for _, b := range leased {
-		for len(b) > 0 {
-			n := min(len(b), deliveryBatch)
-			dv.handOff(ctx, b[:n])
-			b = b[n:]
-		}
 	}
 	return nil
 }
@@ -154,8 +158,10 @@ type inboxResult struct {
 }
 
 // inbox writes u's notification of n and, when u's preferences allow a push,
-// its push job, and plans the push's deliveries at once when it is due now.
-func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time) (inboxResult, error) {
+// its push job, and plans the push's deliveries at once when it is due now:
+// leased to this instance when lease is set (a sender is reserved for
+// them), otherwise for the dispatcher to lease.
+func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time, lease bool) (inboxResult, error) {
 	id := notificationID(n.ChangeID, u.ID)
 	title, body := textsFor(p.Locale).render(n)
 	data, _ := json.Marshal(map[string]string{
@@ -216,7 +222,7 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	}
 	unread++
 	r := inboxResult{job: &job, fresh: true, planned: true}
-	if dv.handOff != nil && dv.d.DB.Dialect == "postgres" {
+	if lease {
 		r.leased, err = dv.disp.planLeased(tx, job, row, unread, now)
 	} else {
 		_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread, now)

@@ -376,3 +376,68 @@ func TestClaimTakesTheEntryOnceAndRelaxesTheCommit(t *testing.T) {
 		}
 	}
 }
+
+// A reader hands a push due now to a free sender, leased to the instance;
+// with every sender busy it does not wait: the push is planned for the
+// dispatcher, unleased, and the dispatcher sends it.
+func TestReadersNeverWaitForASender(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	ctx := context.Background()
+	pool := &pooledSenders{p: w.pipe, slots: make(chan struct{}, 1), handed: make(chan [][]leasedDelivery, 1)}
+	w.pipe.cons.dv.senders = pool
+
+	delivery := func(code string) models.PushDelivery {
+		t.Helper()
+		var d models.PushDelivery
+		if err := w.d.DB.Joins("JOIN notifications ON notifications.id = push_deliveries.notification_id").
+			Where("notifications.item_codes = ? AND notifications.user_id = ?", code, w.ent.ID).Take(&d).Error; err != nil {
+			t.Fatalf("delivery for %s: %v", code, err)
+		}
+		return d
+	}
+
+	// The only sender is free: the first push is written leased and handed.
+	w.item("GH01", models.StatusAccepted, nil)
+	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
+		t.Fatal(err)
+	}
+	first := delivery("GH01")
+	if w.d.DB.Dialect == "postgres" {
+		if len(pool.handed) != 1 || len(pool.slots) != 1 {
+			t.Fatalf("handed %d, slots taken %d; want the push handed to the one sender", len(pool.handed), len(pool.slots))
+		}
+		if first.LeaseUntil == nil || first.Attempts != 1 {
+			t.Fatalf("handed delivery: lease %v, attempts %d; want leased with its attempt counted", first.LeaseUntil, first.Attempts)
+		}
+	}
+
+	// The sender is still busy: the next entry is written all the same and
+	// its push left unleased for the dispatcher.
+	w.item("ST01", models.StatusAccepted, nil)
+	done := make(chan error, 1)
+	go func() { _, err := w.pipe.cons.readOnce(ctx, -1); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader waited for a sender")
+	}
+	second := delivery("ST01")
+	if second.LeaseUntil != nil || second.Attempts != 0 {
+		t.Fatalf("delivery with no sender free: lease %v, attempts %d; want unleased", second.LeaseUntil, second.Attempts)
+	}
+	// On SQLite nothing is planned leased: the dispatcher sends both.
+	want := 2
+	if w.d.DB.Dialect == "postgres" {
+		want = 1 // the handed one waits for its sender
+	}
+	if n, err := w.pipe.disp.sendDue(ctx); err != nil || n != want {
+		t.Fatalf("dispatcher sent %d, %v; want %d", n, err, want)
+	}
+	if got := w.delivered("tok-ent-demo"); len(got) != want {
+		t.Fatalf("%d pushes at the sink, want %d", len(got), want)
+	}
+}

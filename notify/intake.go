@@ -129,6 +129,9 @@ func (in *Intake) receive(ctx context.Context, ts, sig string, body []byte) (Int
 // them at its next pass; if even that fails, the relay's re-drive takes
 // them RedriveAfter later. The event is committed either way.
 func (in *Intake) handOff(ctx context.Context, ids []int64) {
+	// The event is committed: its publishing does not depend on the
+	// client's connection.
+	ctx = context.WithoutCancel(ctx)
 	err := publish(ctx, in.d, in.keys, ids)
 	if err == nil {
 		return

@@ -11,12 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/store"
 )
-
-// errDuplicateEvent rolls the transaction back when a concurrent delivery of
-// the same event id committed first.
-var errDuplicateEvent = errors.New("duplicate event")
 
 // apply records ev and, unless it is stale, applies it, all in one
 // transaction with the project row locked. applied says whether anything
@@ -44,6 +39,16 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 			return err
 		}
 		if !found && ev.Type != EventProjectUpserted {
+			// A replay is answered duplicate as always, even if its
+			// project is gone since.
+			var seen int64
+			if err := tx.Model(&models.Event{}).Where("event_id = ?", ev.EventID).Count(&seen).Error; err != nil {
+				return err
+			}
+			if seen > 0 {
+				result = ResultDuplicate
+				return nil
+			}
 			return &models.Error{Code: models.CodeUnknownProject, Message: "the project was never announced by project.upserted",
 				Fields: []models.FieldError{{Field: "project_id", Message: "unknown project"}}}
 		}
@@ -59,9 +64,6 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 		// nothing.
 		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 		if ins.Error != nil {
-			if store.IsUniqueViolation(ins.Error) {
-				return errDuplicateEvent
-			}
 			return ins.Error
 		}
 		if ins.RowsAffected == 0 {
@@ -82,9 +84,6 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 			return a.assignAgent(&p, agent)
 		}
 	})
-	if errors.Is(err, errDuplicateEvent) {
-		return ResultDuplicate, false, nil
-	}
 	if err != nil {
 		return "", false, err
 	}

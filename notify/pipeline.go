@@ -58,9 +58,9 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	p.relay = &relay{d: d, keys: k}
 	p.disp = &dispatcher{d: d, keys: k}
 	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, send: p.wakeSender, disp: p.disp}}
-	// Until Run starts the senders, handed-off deliveries are sent by the
-	// reader that planned them.
-	p.cons.dv.handOff = func(ctx context.Context, batch []leasedDelivery) { p.sendHanded(ctx, batch) }
+	// Until Run starts the senders, deliveries planned leased are sent by
+	// the reader that planned them.
+	p.cons.dv.senders = inlineSenders{p}
 	// Each stream entry costs a database transaction that mostly waits on
 	// round trips; a few readers per instance overlap those waits. They are
 	// ordinary members of the consumer group, so a dead instance's entries
@@ -91,12 +91,64 @@ func (p *Pipeline) wakeDispatcher() {
 	}
 }
 
-// sendHanded sends a batch a stream reader planned leased to this
-// instance. A failure leaves the deliveries leased; the dispatcher takes
-// them again when the lease ends.
-func (p *Pipeline) sendHanded(ctx context.Context, batch []leasedDelivery) {
-	if err := p.disp.deliver(ctx, batch); err != nil {
-		p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
+// handing sends deliveries a stream reader planned leased to this
+// instance.
+type handing interface {
+	// reserve takes a sender for one outbox entry's pushes, or reports
+	// that none is free.
+	reserve() bool
+	// hand gives the reserved sender the entry's deliveries (possibly
+	// none) and ends the reservation.
+	hand(ctx context.Context, batches [][]leasedDelivery)
+}
+
+// inlineSenders sends on the reader's own goroutine (before Run, and in
+// tests that drive the pipeline step by step).
+type inlineSenders struct{ p *Pipeline }
+
+func (inlineSenders) reserve() bool { return true }
+func (s inlineSenders) hand(ctx context.Context, batches [][]leasedDelivery) {
+	s.p.sendHanded(ctx, batches)
+}
+
+// pooledSenders hands deliveries to Run's sender goroutines: a slot taken
+// by reserve is freed by the goroutine once it has sent them, and handed
+// has room for every slot, so hand never waits.
+type pooledSenders struct {
+	p      *Pipeline
+	slots  chan struct{}
+	handed chan [][]leasedDelivery
+}
+
+func (s *pooledSenders) reserve() bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *pooledSenders) hand(_ context.Context, batches [][]leasedDelivery) {
+	if len(batches) == 0 {
+		<-s.slots
+		return
+	}
+	s.handed <- batches
+}
+
+// sendHanded sends deliveries planned leased to this instance, at most
+// deliveryBatch per Send call. A failure leaves them leased; the
+// dispatcher takes them again when the lease ends.
+func (p *Pipeline) sendHanded(ctx context.Context, batches [][]leasedDelivery) {
+	for _, b := range batches {
+		for len(b) > 0 {
+			n := min(len(b), deliveryBatch)
+			if err := p.disp.deliver(ctx, b[:n]); err != nil {
+				p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
+			}
+			b = b[n:]
+		}
 	}
 }
 
@@ -114,22 +166,27 @@ func (p *Pipeline) wakeSender() {
 func (p *Pipeline) Run(ctx context.Context) error {
 	work := context.WithoutCancel(ctx)
 	// Deliveries the stream readers planned leased to this instance are
-	// sent by senders goroutines; a reader waits when all are busy. They
-	// stop once the readers have, after sending everything handed to them.
-	handed := make(chan []leasedDelivery, senders)
-	p.cons.dv.handOff = func(_ context.Context, batch []leasedDelivery) { handed <- batch }
+	// sent by senders goroutines, each reserved before the reader's
+	// transaction. They stop once the readers have, after sending
+	// everything handed to them.
+	pool := &pooledSenders{p: p, slots: make(chan struct{}, senders), handed: make(chan [][]leasedDelivery, senders)}
+	p.cons.dv.senders = pool
 	var sending sync.WaitGroup
 	for range senders {
 		sending.Add(1)
 		go func() {
 			defer sending.Done()
-			for batch := range handed {
-				p.sendHanded(work, batch)
+			for batches := range pool.handed {
+				p.sendHanded(work, batches)
+				<-pool.slots
 			}
 		}()
 	}
-	defer sending.Wait()
-	defer close(handed)
+	defer func() {
+		p.cons.dv.senders = inlineSenders{p} // the readers have stopped
+		close(pool.handed)
+		sending.Wait()
+	}()
 	var wg sync.WaitGroup
 	loops := []func(context.Context, context.Context){p.runRelay, p.runConsumer, p.runReclaim, p.runDispatcher, p.runEscalation, p.runDeadlines}
 	for _, loop := range loops {

@@ -8,13 +8,14 @@ import (
 	"github.com/weifang/kaigong-zsb/models"
 )
 
-// recipients lists the users a note goes to, with their push preferences
-// (read in the same statement): its explicit recipients, the agents of a
+// recipients lists the users a note goes to (their ID and RegionCode only),
+// with their push preferences (read in the same statement): its explicit recipients, the agents of a
 // task's level covering its region, or the project's enterprise users and
 // the agents following the project.
 func recipients(tx *gorm.DB, n note) ([]models.User, map[int64]Preferences, error) {
 	var rows []recipientRow
-	q := tx.Model(&models.User{}).Select("users.*, prefs.data AS pref_data").
+	// Only what delivering reads: the id, and the region for tasks.
+	q := tx.Model(&models.User{}).Select("users.id, users.region_code, prefs.data AS pref_data").
 		Joins("LEFT JOIN "+tx.NamingStrategy.TableName("PushPreferenceRow")+" AS prefs ON prefs.user_id = users.id").
 		Where("users.disabled = ?", false).Order("users.id")
 	var err error

@@ -166,12 +166,6 @@ func (d *DB) Close() error {
 	return sqlDB.Close()
 }
 
-// IsUniqueViolation reports whether err is a unique-constraint violation on
-// either backend.
-func IsUniqueViolation(err error) bool {
-	return errors.Is(err, gorm.ErrDuplicatedKey)
-}
-
 type gormLogger struct {
 	log *slog.Logger
 }

@@ -46,18 +46,6 @@ func TestMigrateTwice(t *testing.T) {
 	}
 }
 
-func TestUniqueViolation(t *testing.T) {
-	db := testenv.DB(t)
-	e := models.Enterprise{CreditCode: "91370700MA3DEMO001", Name: "x"}
-	if err := db.Create(&e).Error; err != nil {
-		t.Fatal(err)
-	}
-	err := db.Create(&models.Enterprise{CreditCode: "91370700MA3DEMO001", Name: "y"}).Error
-	if !store.IsUniqueViolation(err) {
-		t.Fatalf("IsUniqueViolation(%v) = false", err)
-	}
-}
-
 func TestOpenRejectsUnknownScheme(t *testing.T) {
 	if _, err := store.Open(context.Background(), "mysql://x", nil); err == nil {
 		t.Fatal("want an error for mysql://")

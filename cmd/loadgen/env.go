@@ -59,7 +59,7 @@ func (b *backends) checkpoint(ctx context.Context) string {
 	if err := b.admin.WithContext(cctx).Exec("CHECKPOINT").Error; err != nil {
 		return fmt.Sprintf("refused (%v): PostgreSQL's periodic checkpoint may fall inside the run", err)
 	}
-	return fmt.Sprintf("CHECKPOINT before the BFF started (%s), so PostgreSQL's next periodic one falls after this run", time.Since(start).Round(time.Millisecond))
+	return fmt.Sprintf("CHECKPOINT before the BFF started (%s): PostgreSQL's next timed one comes checkpoint_timeout later, after a run shorter than that", time.Since(start).Round(time.Millisecond))
 }
 
 // openBackends probes PostgreSQL and Redis and prepares an isolated schema

@@ -224,8 +224,8 @@ func runEventToPush(ctx context.Context, o options, srcs []*eventSource, facts p
 		logf("  warm-up: %d events in %s (not counted)", len(warm), o.Warmup)
 	}
 
-	window := min(o.EventDuration-o.Warmup, 20*time.Second)
-	capture := prof.withGo(ctx, prof.start(ctx, "event-to-push", window, o.Warmup), window, o.Warmup)
+	window := min(o.EventDuration, 20*time.Second)
+	capture := prof.withGo(ctx, prof.start(ctx, "event-to-push", window, 0), window, 0)
 	start := time.Now()
 	end := start.Add(o.EventDuration)
 	events, late := sendAll(total, start, end.Add(lateGrace))
