@@ -13,22 +13,31 @@ import (
 // system call per request. Close flushes what is left; lines written in the
 // last interval before a crash that is not itself logged can be lost, which
 // is why nothing at warning level waits.
+//
+// A batch is written from one buffer while lines gather in the other, so a
+// write that blocks (a slow disk, the kernel throttling dirty pages, a full
+// pipe) holds up only the lines that find both buffers taken, not every
+// request that logs. Batches are written one at a time, in order.
 type BufferedWriter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	buf  []byte
-	size int
-	err  error // the first write error, answered to every later Write
-
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	mu      sync.Mutex
+	written *sync.Cond // signalled when a batch has been written
+	writing bool       // a batch is being written, with mu released
+	w       io.Writer
+	buf     []byte // lines gathering
+	spare   []byte // the other buffer, free while !writing
+	size    int
+	err     error // the first write error, answered to every later Write
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 // NewBufferedWriter writes to w in batches of up to size bytes, at least
 // every interval.
 func NewBufferedWriter(w io.Writer, size int, interval time.Duration) *BufferedWriter {
-	b := &BufferedWriter{w: w, buf: make([]byte, 0, size), size: size, stop: make(chan struct{}), done: make(chan struct{})}
+	b := &BufferedWriter{w: w, buf: make([]byte, 0, size), spare: make([]byte, 0, size), size: size,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	b.written = sync.NewCond(&b.mu)
 	go func() {
 		defer close(b.done)
 		t := time.NewTicker(interval)
@@ -59,6 +68,13 @@ func (b *BufferedWriter) Write(p []byte) (int, error) {
 		}
 	}
 	if len(p) > b.size {
+		// Rare: written on its own, after the batches before it.
+		for b.writing {
+			b.written.Wait()
+		}
+		if b.err != nil {
+			return 0, b.err
+		}
 		if _, err := b.w.Write(p); err != nil {
 			b.err = err
 			return 0, err
@@ -76,15 +92,29 @@ func (b *BufferedWriter) Flush() error {
 	return b.flushLocked()
 }
 
+// flushLocked writes everything queued. It is called with mu held and
+// returns with it held, but releases it while writing: it waits for the
+// batch being written, if any, then swaps the buffers and writes the full
+// one while later lines gather in the other.
 func (b *BufferedWriter) flushLocked() error {
+	for b.writing {
+		b.written.Wait()
+	}
 	if b.err != nil || len(b.buf) == 0 {
 		return b.err
 	}
-	_, err := b.w.Write(b.buf)
-	b.buf = b.buf[:0]
-	if err != nil {
+	out := b.buf
+	b.buf = b.spare[:0]
+	b.writing = true
+	b.mu.Unlock()
+	_, err := b.w.Write(out)
+	b.mu.Lock()
+	b.writing = false
+	b.spare = out[:0]
+	if err != nil && b.err == nil {
 		b.err = err
 	}
+	b.written.Broadcast()
 	return err
 }
 

@@ -109,3 +109,58 @@ func TestBufferedWriterFlushesPeriodicallyAndKeepsErrors(t *testing.T) {
 		t.Fatal("writes after a failure must report it")
 	}
 }
+
+// gateWriter blocks every write until the test opens the gate.
+type gateWriter struct {
+	entered chan struct{}
+	gate    chan struct{}
+	syncBuffer
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	return g.syncBuffer.Write(p)
+}
+
+// While a batch is being written, lines still gather in the other buffer:
+// a blocked write holds up no line that fits, and the batches come out
+// whole and in order.
+func TestBufferedWriterLinesGatherWhileABatchIsWritten(t *testing.T) {
+	out := &gateWriter{entered: make(chan struct{}, 4), gate: make(chan struct{})}
+	bw := NewBufferedWriter(out, 64, time.Hour)
+	if _, err := bw.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- bw.Flush() }()
+	<-out.entered // the first batch is being written, and blocked
+
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := bw.Write([]byte("second\n"))
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a line waited for the blocked write")
+	}
+	close(out.gate)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range out.entered {
+		}
+	}()
+	if err := bw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "first\nsecond\n" {
+		t.Fatalf("written %q, want both lines in order", got)
+	}
+}
