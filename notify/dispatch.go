@@ -113,9 +113,7 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 
 // plan writes the deliveries of one push (a single notice or a digest of
 // several) to each of the user's active, deliverable devices, and returns
-// how many it wrote. The deliveries are copied from the devices table in one
-// statement, so a user with thousands of devices costs one round trip, not
-// one per device; the primary key still drops a delivery planned before.
+// how many it wrote (see deliveriesInsert), and moves the group's jobs on.
 func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (int64, error) {
 	lead := group[len(group)-1] // the newest notice stands for a digest
 	ids := make([]string, 0, len(group))
@@ -151,20 +149,8 @@ func (ds *dispatcher) planNotes(tx *gorm.DB, group []models.PushJob, notes []mod
 	if err != nil {
 		return 0, err
 	}
-	// PostgreSQL types the parameters of a SELECT list as text, which does
-	// not convert to a timestamp column by itself; SQLite keeps times as
-	// text and must not see the cast (it would make them numbers).
-	ts := "?"
-	if ds.d.DB.Dialect == "postgres" {
-		ts = "CAST(? AS timestamptz)"
-	}
-	res := tx.Exec(`INSERT INTO push_deliveries
-		(notification_id, installation_id, state, next_at, attempts, payload, received_at, created_at, updated_at)
-		SELECT ?, installation_id, ?, `+ts+`, 0, ?, `+ts+`, `+ts+`, `+ts+` FROM devices
-		WHERE user_id = ? AND active = ? AND provider IN ?
-		ON CONFLICT DO NOTHING`,
-		id, models.DeliveryPending, now.UTC(), payload, earliest(group).UTC(), now.UTC(), now.UTC(),
-		group[len(group)-1].UserID, true, deliverableProviders)
+	q, args := ds.deliveriesInsert(id, payload, group[len(group)-1].UserID, earliest(group), now, false)
+	res := tx.Exec(q, args...)
 	return res.RowsAffected, res.Error
 }
 
@@ -179,20 +165,39 @@ func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.No
 	if err != nil {
 		return nil, err
 	}
+	q, args := ds.deliveriesInsert(id, payload, job.UserID, job.ReceivedAt, now, true)
 	var batch []leasedDelivery
-	err = tx.Raw(`WITH planned AS (
-		INSERT INTO push_deliveries
-			(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
-		SELECT ?, installation_id, ?, CAST(? AS timestamptz), 1, CAST(? AS timestamptz), ?, CAST(? AS timestamptz),
-			CAST(? AS timestamptz), CAST(? AS timestamptz)
-		FROM devices WHERE user_id = ? AND active = ? AND provider IN ?
-		ON CONFLICT DO NOTHING
-		RETURNING `+leasedColumns+`)
+	err = tx.Raw(`WITH planned AS (`+q+` RETURNING `+leasedColumns+`)
 		SELECT planned.*, dev.provider, dev.push_token, dev.active, true AS device_found
-		FROM planned JOIN devices AS dev ON dev.installation_id = planned.installation_id`,
-		id, models.DeliveryPending, now.UTC(), now.Add(deliveryLease).UTC(), payload, job.ReceivedAt.UTC(), now.UTC(), now.UTC(),
-		job.UserID, true, deliverableProviders).Scan(&batch).Error
+		FROM planned JOIN devices AS dev ON dev.installation_id = planned.installation_id`, args...).Scan(&batch).Error
 	return batch, err
+}
+
+// deliveriesInsert is the statement that plans push id to each of the
+// user's active, deliverable devices, copied from the devices table in one
+// statement (a user with thousands of devices costs one round trip); the
+// primary key drops a delivery planned before. leased writes them leased to
+// this instance with their first attempt counted.
+func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, received, now time.Time, leased bool) (string, []any) {
+	// PostgreSQL types the parameters of a SELECT list as text, which does
+	// not convert to a timestamp column by itself; SQLite keeps times as
+	// text and must not see the cast (it would make them numbers).
+	ts := "?"
+	if ds.d.DB.Dialect == "postgres" {
+		ts = "CAST(? AS timestamptz)"
+	}
+	attempts, leaseUntil := 0, (*time.Time)(nil)
+	if leased {
+		until := now.Add(deliveryLease).UTC()
+		attempts, leaseUntil = 1, &until
+	}
+	return `INSERT INTO push_deliveries
+		(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
+		SELECT ?, installation_id, ?, ` + ts + `, ?, ` + ts + `, ?, ` + ts + `, ` + ts + `, ` + ts + ` FROM devices
+		WHERE user_id = ? AND active = ? AND provider IN ?
+		ON CONFLICT DO NOTHING`,
+		[]any{id, models.DeliveryPending, now.UTC(), attempts, leaseUntil, payload, received.UTC(), now.UTC(), now.UTC(),
+			userID, true, deliverableProviders}
 }
 
 // deliverableProviders are the device providers pushes are planned for; ""

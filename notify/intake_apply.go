@@ -201,22 +201,21 @@ func (a applier) changeItem(p *models.Project) error {
 	}
 	after[ev.ItemCode] = ev.Status
 	n := a.in.itemNote(*p, ev, before, after, a.now)
-	if a.in.d.Redis == nil {
-		if err := writeOutbox(a.tx, ev.EventID, outboxChange, n); err != nil {
-			return err
-		}
+	// With Redis, the intake publishes the entry itself once committed:
+	// the push does not wait for the relay's poll and transaction.
+	var handed *time.Time
+	if a.in.d.Redis != nil {
+		t := a.now.UTC()
+		handed = &t
+	}
+	id, err := writeOutboxEntry(a.tx, ev.EventID, outboxChange, n, handed)
+	switch {
+	case err != nil:
+		return err
+	case handed == nil:
 		a.change.relay = true
-	} else {
-		// The intake publishes the entry itself once committed: the
-		// push does not wait for the relay's poll and transaction.
-		handed := a.now.UTC()
-		id, err := writeOutboxEntry(a.tx, ev.EventID, outboxChange, n, &handed)
-		if err != nil {
-			return err
-		}
-		if id != 0 {
-			a.change.handoff = append(a.change.handoff, id)
-		}
+	case id != 0:
+		a.change.handoff = append(a.change.handoff, id)
 	}
 	if ev.Status == models.StatusCorrectionRequired {
 		return a.correctionTasks(p, n)
