@@ -2,7 +2,6 @@ package bff
 
 import (
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,8 +11,7 @@ import (
 )
 
 const (
-	localUser   = "user"
-	localClaims = "claims"
+	localUser = "user"
 )
 
 type loginInput struct {
@@ -85,7 +83,10 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
-	claims := c.Locals(localClaims).(auth.Claims)
+	claims, err := s.bearerClaims(c)
+	if err != nil {
+		return err
+	}
 	if err := s.deps.Tokens.Logout(c.UserContext(), claims); err != nil {
 		return err
 	}
@@ -97,10 +98,33 @@ func (s *Server) logout(c *fiber.Ctx) error {
 // account and puts the user in the request's locals. Every failure answers
 // 401 with the same problem shape.
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	claims, err := s.bearerClaims(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.users.get(c.UserContext(), claims.UserID)
+	if err != nil {
+		if isNotFound(err) {
+			return &models.Error{Code: models.CodeTokenInvalid, Message: "the token's account no longer exists"}
+		}
+		return unavailable(err)
+	}
+	if u.Disabled {
+		return &models.Error{Code: models.CodeTokenInvalid, Message: "the account is disabled"}
+	}
+	c.Locals(localUser, u)
+	return c.Next()
+}
+
+// bearerClaims verifies the request's bearer access token. The claims are
+// not kept in the request's locals: boxing them was an allocation on every
+// request, and only logout needs them, so logout asks again (answered from
+// the verified-token cache).
+func (s *Server) bearerClaims(c *fiber.Ctx) (auth.Claims, error) {
 	h := c.Get(fiber.HeaderAuthorization)
 	const scheme = "bearer "
 	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return &models.Error{Code: models.CodeUnauthorized, Message: "a bearer access token is required"}
+		return auth.Claims{}, &models.Error{Code: models.CodeUnauthorized, Message: "a bearer access token is required"}
 	}
 	token := strings.TrimSpace(h[len(scheme):])
 	claims, err := s.deps.Tokens.VerifyAccess(c.UserContext(), token)
@@ -113,28 +137,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		s.metrics.degradedAuth.Inc()
 		claims, err = s.deps.Tokens.VerifyAccessSignature(token)
 	}
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	u, ok := s.users.get(claims.UserID, now)
-	if !ok {
-		if err := s.deps.DB.WithContext(c.UserContext()).Take(&u, claims.UserID).Error; err != nil {
-			if isNotFound(err) {
-				return &models.Error{Code: models.CodeTokenInvalid, Message: "the token's account no longer exists"}
-			}
-			return unavailable(err)
-		}
-		s.users.put(u, now)
-	}
-	if u.Disabled {
-		return &models.Error{Code: models.CodeTokenInvalid, Message: "the account is disabled"}
-	}
-	c.Locals(localUser, u)
-	c.Locals(localClaims, claims)
-	return c.Next()
+	return claims, err
 }
 
 func currentUser(c *fiber.Ctx) models.User {
-	return c.Locals(localUser).(models.User)
+	return *c.Locals(localUser).(*models.User)
 }

@@ -2,8 +2,8 @@ package bff
 
 import (
 	"encoding/json"
-	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,7 +14,21 @@ import (
 	"github.com/weifang/kaigong-zsb/workdays"
 )
 
-var projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+// validProjectID is the contract's project id shape, ^[A-Za-z0-9-]{1,64}$,
+// checked by hand: a regular expression was 3% of a progress read's CPU.
+func validProjectID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // mayView is the object-level rule for cached views: an enterprise user
 // sees its enterprise's projects, an agent the projects it follows.
@@ -36,18 +50,19 @@ func mayView(u models.User, v projectview.View) bool {
 // 404, exactly like ones that do not exist.
 func (s *Server) cachedView(c *fiber.Ctx, kind projectview.Kind) (v projectview.View, notModified bool, err error) {
 	id := c.Params("project_id")
-	if !projectIDPattern.MatchString(id) {
+	if !validProjectID(id) {
 		return v, false, errNotFound
 	}
-	if v, err = s.deps.Views.Get(c.UserContext(), string([]byte(id)), kind); err != nil {
+	if v, err = s.deps.Views.Get(c.UserContext(), id, kind); err != nil {
 		return v, false, err
 	}
 	if !mayView(currentUser(c), v) {
 		return projectview.View{}, false, errNotFound
 	}
-	c.Set(fiber.HeaderETag, v.ETag())
+	etag := v.ETag()
+	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, "private, no-cache")
-	return v, etagMatches(c.Get(fiber.HeaderIfNoneMatch), v.ETag()), nil
+	return v, etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag), nil
 }
 
 // projectView answers one cached view as it is stored.
@@ -65,44 +80,26 @@ func (s *Server) projectView(kind projectview.Kind) fiber.Handler {
 	}
 }
 
-// etagMatches implements If-None-Match's weak comparison over a list.
+// etagMatches implements If-None-Match's weak comparison over a
+// comma-separated list, without allocating.
 func etagMatches(header, etag string) bool {
-	if header == "" {
-		return false
-	}
-	if header == "*" {
+	if strings.TrimSpace(header) == "*" {
 		return true
 	}
-	for _, part := range splitComma(header) {
-		if len(part) > 2 && part[:2] == "W/" {
-			part = part[2:]
+	for header != "" {
+		part := header
+		if i := strings.IndexByte(header, ','); i >= 0 {
+			part, header = header[:i], header[i+1:]
+		} else {
+			header = ""
 		}
-		if part == etag {
+		part = strings.Trim(part, " \t")
+		part = strings.TrimPrefix(part, "W/")
+		if part != "" && part == etag {
 			return true
 		}
 	}
 	return false
-}
-
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			part := s[start:i]
-			for len(part) > 0 && part[0] == ' ' {
-				part = part[1:]
-			}
-			for len(part) > 0 && part[len(part)-1] == ' ' {
-				part = part[:len(part)-1]
-			}
-			if part != "" {
-				out = append(out, part)
-			}
-			start = i + 1
-		}
-	}
-	return out
 }
 
 type projectAgentView struct {
@@ -238,7 +235,7 @@ type timelineView struct {
 // stale ones (kept for the record, applied to nothing).
 func (s *Server) timeline(c *fiber.Ctx) error {
 	id := c.Params("project_id")
-	if !projectIDPattern.MatchString(id) {
+	if !validProjectID(id) {
 		return errNotFound
 	}
 	pg, err := parsePage(c)

@@ -69,6 +69,8 @@ func TestProgressGuideNextStepsAndETag(t *testing.T) {
 	}
 	e.expect(e.do("GET", "/v1/projects/WF-DEMO-CIVIL/progress", tok, nil, "If-None-Match", etag), 304)
 	e.expect(e.do("GET", "/v1/projects/WF-DEMO-CIVIL/progress", tok, nil, "If-None-Match", `"0.19700101"`), 200)
+	// A list, with a weak form of the current tag among stale ones.
+	e.expect(e.do("GET", "/v1/projects/WF-DEMO-CIVIL/progress", tok, nil, "If-None-Match", `"0.19700101", W/`+etag+` ,"1.2"`), 304)
 
 	var ind struct {
 		Overall struct {

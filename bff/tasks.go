@@ -94,7 +94,7 @@ type helpRequestInput struct {
 // region.
 func (s *Server) createHelpRequest(c *fiber.Ctx) error {
 	id := c.Params("project_id")
-	if !projectIDPattern.MatchString(id) {
+	if !validProjectID(id) {
 		return errNotFound
 	}
 	u := currentUser(c)

@@ -71,11 +71,17 @@ type View struct {
 	Enterprise string
 	AgentIDs   []int64
 	Body       []byte
+	etag       string // ETag(Version, Day), formatted once when the view is made
 }
 
 // ETag is the strong validator of the view: the project's version and the
 // day (deadlines count down daily even when nothing changes).
-func (v View) ETag() string { return ETag(v.Version, v.Day) }
+func (v View) ETag() string {
+	if v.etag != "" {
+		return v.etag
+	}
+	return ETag(v.Version, v.Day)
+}
 
 // ETag formats a view validator.
 func ETag(version int64, day string) string {
@@ -106,6 +112,7 @@ type Views struct {
 	log    *slog.Logger
 	group  singleflight.Group
 	builds atomic.Int64 // database rebuilds, for tests and metrics
+	day    atomic.Pointer[dayMemo]
 
 	bus   *localcache.Bus
 	pub   localcache.Publisher
@@ -168,12 +175,36 @@ func (v *Views) Catalog() *models.Catalog { return v.cat }
 
 func (v *Views) key(projectID string) string { return v.prefix + "{pv:" + projectID + "}" }
 
-func (v *Views) today() string { return workdays.DateOf(v.now()).String() }
+// today is the Asia/Shanghai date of v.now(), formatted once a second
+// rather than on every read.
+func (v *Views) today() string {
+	now := v.now()
+	sec := now.Unix()
+	if m := v.day.Load(); m != nil && m.unix == sec {
+		return m.day
+	}
+	d := workdays.DateOf(now).String()
+	v.day.Store(&dayMemo{unix: sec, day: d})
+	return d
+}
+
+type dayMemo struct {
+	unix int64
+	day  string
+}
 
 // Get returns one view of a project, from the cache when it is current.
-// A project that does not exist answers models.ErrNotFound.
+// A project that does not exist answers models.ErrNotFound. projectID is
+// copied before anything keeps it, so it may point into a request's buffer.
 func (v *Views) Get(ctx context.Context, projectID string, kind Kind) (View, error) {
-	views, err := v.GetMany(ctx, []string{projectID}, kind)
+	// The process's own copy answers most reads, without the slice and the
+	// copy of the id the general path needs.
+	if lv, ok := v.local.Get(projectID); ok {
+		if view, ok := lv[kind]; ok && view.Day == v.today() {
+			return view, nil
+		}
+	}
+	views, err := v.GetMany(ctx, []string{strings.Clone(projectID)}, kind)
 	if err != nil {
 		return View{}, err
 	}
@@ -247,7 +278,7 @@ func decodeCached(projectID string, vals []any) (View, bool) {
 	if err != nil {
 		return View{}, false
 	}
-	view := View{ProjectID: projectID, Version: ver, Day: s[1], Enterprise: s[2], Body: []byte(s[4])}
+	view := View{ProjectID: projectID, Version: ver, Day: s[1], Enterprise: s[2], Body: []byte(s[4]), etag: ETag(ver, s[1])}
 	view.AgentIDs = parseIDs(s[3])
 	return view, true
 }
@@ -317,7 +348,7 @@ type built struct {
 }
 
 func (b built) view(kind Kind) View {
-	return View{ProjectID: b.projectID, Version: b.version, Day: b.day, Enterprise: b.enterprise, AgentIDs: b.agents, Body: b.bodies[kind]}
+	return View{ProjectID: b.projectID, Version: b.version, Day: b.day, Enterprise: b.enterprise, AgentIDs: b.agents, Body: b.bodies[kind], etag: ETag(b.version, b.day)}
 }
 
 // rebuild builds every view once per project at a time (singleflight) and,

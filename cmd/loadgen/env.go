@@ -188,9 +188,10 @@ type bffProcess struct {
 }
 
 // startBFF runs bin with env (on top of a minimal environment), waits for
-// the address it prints and for /readyz to answer 200.
-func startBFF(ctx context.Context, bin, dir string, env []string) (*bffProcess, error) {
-	logPath := filepath.Join(dir, "bff.log")
+// the address it prints and for /readyz to answer 200. Its standard error
+// goes to logName in dir.
+func startBFF(ctx context.Context, bin, dir, logName string, env []string) (*bffProcess, error) {
+	logPath := filepath.Join(dir, logName)
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err

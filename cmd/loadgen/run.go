@@ -132,11 +132,16 @@ func run(parent context.Context, o options) (err error) {
 	if be.RedisURL != "" {
 		env = append(env, "REDIS_URL="+be.RedisURL)
 	}
+	// The Go runtime's diagnostics (GODEBUG=gctrace=1 and the like) reach
+	// the BFF when the caller asks; they go to its log, not to the report.
+	if v, ok := os.LookupEnv("GODEBUG"); ok {
+		env = append(env, "GODEBUG="+v)
+	}
 	res.Machine.Checkpoint = be.checkpoint(ctx)
 	logf("database checkpoint: %s", res.Machine.Checkpoint)
 	res.Machine.BusyBefore = waitQuiet(ctx, o.QuietWait, 25, logf)
 	logf("starting %s", o.BFF)
-	proc, err := startBFF(ctx, o.BFF, dir, env)
+	proc, err := startBFF(ctx, o.BFF, dir, "bff.log", env)
 	if err != nil {
 		return err
 	}
@@ -280,7 +285,7 @@ func run(parent context.Context, o options) (err error) {
 	// seed hashes the demo passwords with argon2id (19 MiB each) on a
 	// fresh database only, so this tells start-up's share of the idle RSS.
 	if lctx.Err() == nil {
-		if p2, err := startBFF(lctx, o.BFF, dir, env); err == nil {
+		if p2, err := startBFF(lctx, o.BFF, dir, "bff-restart.log", env); err == nil {
 			sleepCtx(lctx, 5*time.Second)
 			res.RestartMem, _ = readMemory(p2.PID())
 			res.RestartStats = scrapeMemStats(lctx, p2.Base)
