@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -439,5 +440,25 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	}
 	if got := w.delivered("tok-ent-demo"); len(got) != want {
 		t.Fatalf("%d pushes at the sink, want %d", len(got), want)
+	}
+}
+
+// The badge counts every unread notice, the one being pushed included.
+func TestBadgeCountsEveryUnreadNotice(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	for i, code := range []string{"GH01", "ST01", "GH01"} {
+		w.item(code, []string{models.StatusAccepted, models.StatusAccepted, models.StatusApproved}[i], nil)
+		w.drain() // one at a time: each push's count is then known
+		got := w.delivered("tok-ent-demo")
+		if len(got) != i+1 {
+			t.Fatalf("after %d events the enterprise got %d pushes", i+1, len(got))
+		}
+		if want := strconv.Itoa(i + 1); got[i].Data["unread_count"] != want {
+			t.Fatalf("push %d: unread_count %q, want %s", i+1, got[i].Data["unread_count"], want)
+		}
+	}
+	if n := len(w.inbox(w.ent)); n != 3 {
+		t.Fatalf("inbox has %d rows, want 3", n)
 	}
 }
