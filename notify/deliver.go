@@ -114,6 +114,12 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	switch {
+	case len(leased) > 0:
+		dv.d.Metrics.handoffs.WithLabelValues("sender").Inc()
+	case planned:
+		dv.d.Metrics.handoffs.WithLabelValues("dispatcher").Inc()
+	}
 	if len(jobs) > 0 {
 		dv.index(ctx, jobs)
 	}

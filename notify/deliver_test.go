@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"strconv"
 	"testing"
 	"time"
@@ -441,6 +443,12 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	if got := w.delivered("tok-ent-demo"); len(got) != want {
 		t.Fatalf("%d pushes at the sink, want %d", len(got), want)
 	}
+	// The metric tells the two ways apart.
+	toSender := counterValue(t, w.d.Metrics.handoffs.WithLabelValues("sender"))
+	toDispatcher := counterValue(t, w.d.Metrics.handoffs.WithLabelValues("dispatcher"))
+	if wantSender := float64(2 - want); toSender != wantSender || toDispatcher != float64(want) {
+		t.Fatalf("handoffs: %v to a sender, %v to the dispatcher; want %v and %v", toSender, toDispatcher, wantSender, want)
+	}
 }
 
 // The badge counts every unread notice, the one being pushed included.
@@ -461,4 +469,14 @@ func TestBadgeCountsEveryUnreadNotice(t *testing.T) {
 	if n := len(w.inbox(w.ent)); n != 3 {
 		t.Fatalf("inbox has %d rows, want 3", n)
 	}
+}
+
+// counterValue reads a counter as /metrics would show it.
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

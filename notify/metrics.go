@@ -11,6 +11,7 @@ type Metrics struct {
 	streamPend    prometheus.Gauge
 	pushLatency   prometheus.Histogram
 	outboxBacklog prometheus.Gauge
+	handoffs      *prometheus.CounterVec
 }
 
 // NewMetrics registers the pipeline's series on reg.
@@ -34,13 +35,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		outboxBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "zsb_notify_outbox_unprocessed", Help: "Outbox rows not yet processed.",
 		}),
+		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zsb_notify_reader_handoffs_total",
+			Help: "Stream entries a reader turned into pushes due now, by who sends them: a sender reserved beforehand, or the dispatcher when no sender was free.",
+		}, []string{"to"}),
 		pushLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "zsb_event_to_push_seconds",
 			Help:    "From an upstream event's receipt to the push provider accepting the push.",
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 3600, 43200},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.pushes, m.deadLetters, m.streamLen, m.streamPend, m.pushLatency, m.outboxBacklog} {
+	for _, c := range []prometheus.Collector{m.events, m.pushes, m.deadLetters, m.streamLen, m.streamPend, m.pushLatency, m.outboxBacklog, m.handoffs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -166,13 +166,13 @@ func (p *Pipeline) wakeSender() {
 func (p *Pipeline) Run(ctx context.Context) error {
 	work := context.WithoutCancel(ctx)
 	// Deliveries the stream readers planned leased to this instance are
-	// sent by senders goroutines, each reserved before the reader's
+	// sent by handSenders goroutines, each reserved before the reader's
 	// transaction. They stop once the readers have, after sending
 	// everything handed to them.
-	pool := &pooledSenders{p: p, slots: make(chan struct{}, senders), handed: make(chan [][]leasedDelivery, senders)}
+	pool := &pooledSenders{p: p, slots: make(chan struct{}, handSenders), handed: make(chan [][]leasedDelivery, handSenders)}
 	p.cons.dv.senders = pool
 	var sending sync.WaitGroup
-	for range senders {
+	for range handSenders {
 		sending.Add(1)
 		go func() {
 			defer sending.Done()
@@ -233,6 +233,13 @@ func (p *Pipeline) runRelay(ctx, work context.Context) {
 
 // consumerReaders is how many stream readers one instance runs.
 const consumerReaders = 8
+
+// handSenders is how many senders take the pushes the readers plan leased:
+// one per reader, so a reader finds one free unless they are all still
+// sending. With 4, 8.7% of the events of a 200 events/s run found none and
+// went the dispatcher's longer way (a lease statement more, and its
+// wake-up); with 8, 3.6% (zsb_notify_reader_handoffs_total).
+const handSenders = consumerReaders
 
 func (p *Pipeline) runConsumer(ctx, work context.Context) {
 	for ctx.Err() == nil {

@@ -259,7 +259,7 @@ func run(parent context.Context, o options) (err error) {
 		return err
 	})
 
-	res.PipelineStats = scrapeMetrics(ctx, proc.Base, "zsb_pushes_total", "zsb_upstream_events_total", "zsb_notify_dead_letters_total", "zsb_notify_outbox_unprocessed", "zsb_notify_stream_pending")
+	res.PipelineStats = scrapeMetrics(ctx, proc.Base, "zsb_pushes_total", "zsb_upstream_events_total", "zsb_notify_dead_letters_total", "zsb_notify_outbox_unprocessed", "zsb_notify_stream_pending", "zsb_notify_reader_handoffs_total")
 	if res.PipelineStats == nil {
 		res.PipelineStats = map[string]float64{}
 		res.Notes = append(res.Notes, "The BFF's /metrics did not answer 200 at the end of the run, so its notify counters are missing here: "+metricsErr(ctx, proc.Base))
