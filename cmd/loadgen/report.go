@@ -35,7 +35,11 @@ func atLeast(measured, target float64, unit string) (string, bool) {
 	if measured >= target {
 		return "pass", false
 	}
-	return fmt.Sprintf("**miss** (%.0f%% short)", 100*(target-measured)/target), true
+	short := 100 * (target - measured) / target
+	if short < 1 {
+		return fmt.Sprintf("**miss** (%.1f%% short)", short), true
+	}
+	return fmt.Sprintf("**miss** (%.0f%% short)", short), true
 }
 
 func atMost(measured, target float64) (string, bool) {
@@ -91,8 +95,8 @@ func rows(r *results) []row {
 		rres, rmiss := atLeast(p.Achieved, p.Rate, "/s")
 		out = append(out, row{Figure: fmt.Sprintf("Webhook intake, %d projects × 1 in flight each: events/s sustained", len(p.Projects)),
 			Target: fmt.Sprintf("%s (the scenario's rate)", perSecond(p.Rate)),
-			Measured: fmt.Sprintf("%s sent, %s applied (%d of %d scheduled sent within %s; %d late behind their project's previous event)",
-				perSecond(p.Achieved), perSecond(appliedRate), p.InWindow, p.Scheduled, p.Duration, p.Late),
+			Measured: fmt.Sprintf("%.1f/s sent, %.1f/s applied (%d of %d scheduled sent within %s; %d late behind their project's previous event)",
+				p.Achieved, appliedRate, p.InWindow, p.Scheduled, p.Duration, p.Late),
 			Result: rres, Missed: rmiss, Profile: p.Profile, ProfileName: "event to push"})
 		out = append(out, row{Figure: fmt.Sprintf("Event → push at that rate for %s, webhook 202 → sink", p.Duration),
 			Target:   "p99 ≤ " + ms(targetPushP99),
