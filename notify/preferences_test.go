@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 // contractPreferences is the example of the contract's "Push preferences".
@@ -107,5 +108,15 @@ func TestCorrectionOffMessage(t *testing.T) {
 	want := models.FieldError{Field: "categories.correction", Message: "critical notices cannot be switched off"}
 	if got := p.Validate(); len(got) != 1 || got[0] != want {
 		t.Errorf("Validate() = %+v, want %+v", got, want)
+	}
+}
+
+func TestTableOfIsTheNamingStrategysName(t *testing.T) {
+	db := testenv.Gorm(t)
+	for _, m := range []any{&models.PushPreferenceRow{}, &models.User{}, &models.ProjectAgent{}} {
+		name := reflect.TypeOf(m).Elem().Name()
+		if got, want := tableOf(db, m), db.NamingStrategy.TableName(name); got != want || got == "" {
+			t.Errorf("tableOf(%s) = %q, want %q", name, got, want)
+		}
 	}
 }
