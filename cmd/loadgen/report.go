@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/weifang/kaigong-zsb/bff"
 	"os"
 	"sort"
 	"strings"
@@ -387,8 +388,9 @@ func renderReport(r *results) string {
 	p("  cached copy is stale, so the full body is served). Closed loop: %d connections, each sending again as soon as it\n", o.Conns)
 	p("  is answered, %s warm-up then %s measured. Open loop: a constant arrival rate of half that maximum for %s, latency\n", o.Warmup, o.Measure, o.Measure)
 	p("  counted from each request's scheduled time (no coordinated omission). The baseline is a bare Fiber app in the\n")
-	p("  harness's process, on another port, answering the same bytes and headers from memory, measured the same way by\n")
-	p("  the same client (fasthttp, light enough to leave the CPU to the servers).\n")
+	p("  harness's process, on another port, answering the same bytes and headers from memory with the BFF's connection\n")
+	p("  buffers (read %d KiB, write %d KiB: the body leaves in one write in both), measured the same way by the same\n", bff.ReadBufferSize>>10, bff.WriteBufferSize>>10)
+	p("  client (fasthttp, light enough to leave the CPU to the servers).\n")
 	p("- Event → push: one device registered for `%s`; %d projects created for the run with `project.upserted` (the type,\n", o.User, o.EventProjects)
 	p("  region and enterprise of `%s`, so each of their changes pushes to `%s`); signed `item.status_changed` events,\n", o.Project, o.User)
 	p("  each with its project's next sequence number, on the project type's catalog items with a time limit above %d\n", deadlineWarnDays)
