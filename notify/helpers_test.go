@@ -13,6 +13,7 @@ import (
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/testenv"
 	"github.com/weifang/kaigong-zsb/workdays"
 )
@@ -98,7 +99,12 @@ func shanghai(y int, m time.Month, d, hh, mm int) time.Time {
 
 func newWorld(t testing.TB, digest time.Duration) *world {
 	t.Helper()
-	db := testenv.DB(t)
+	return newWorldOn(t, digest, testenv.DB(t))
+}
+
+// newWorldOn is newWorld on a database the test opened.
+func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
+	t.Helper()
 	rdb, prefix := testenv.Redis(t)
 	sink := fcmsink.New(fcmsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")

@@ -142,7 +142,7 @@ func (a applier) writeItemChange(st models.ItemState, startedOn *time.Time, setS
 				reason = excluded.reason, materials_requested = excluded.materials_requested, updated_at = excluded.updated_at),
 		p AS (
 			UPDATE projects SET version = version + 1, last_sequence = ?, updated_at = ?,
-				started_on = COALESCE(CAST(? AS date), started_on)
+				started_on = COALESCE(CAST(? AS timestamptz), started_on)
 			WHERE id = ?)
 		INSERT INTO outbox_entries (event_id, kind, project_id, payload, created_at, relayed_at, processed_at, attempts)
 		VALUES (?, ?, ?, ?, ?, ?, NULL, ?)

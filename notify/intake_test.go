@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func TestReceiveRejects(t *testing.T) {
@@ -221,4 +222,31 @@ func hasField(fe []models.FieldError, field string) bool {
 		}
 	}
 	return false
+}
+
+// The acceptance day is Shanghai's whatever the database session's time
+// zone: a date cast in SQL once turned it into midnight of the session's
+// zone, a day early east of Shanghai's midnight.
+func TestAcceptanceDayIsShanghaisInAnySessionTimeZone(t *testing.T) {
+	for _, tz := range []string{"UTC", "Asia/Tokyo", "America/Los_Angeles"} {
+		t.Run(tz, func(t *testing.T) {
+			w := newWorldOn(t, 0, testenv.DBWith(t, "timezone="+tz))
+			w.upsert(false)
+			w.item("GH01", models.StatusAccepted, nil)
+			var p models.Project
+			if err := w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL").Error; err != nil {
+				t.Fatal(err)
+			}
+			if want := shanghai(2026, 3, 10, 0, 0); p.StartedOn == nil || !p.StartedOn.Equal(want) {
+				t.Fatalf("started_on = %v, want %v (Shanghai midnight)", p.StartedOn, want)
+			}
+			var st models.ItemState
+			if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01").Error; err != nil {
+				t.Fatal(err)
+			}
+			if want := shanghai(2026, 3, 10, 0, 0); st.AcceptedOn == nil || !st.AcceptedOn.Equal(want) {
+				t.Fatalf("accepted_on = %v, want %v", st.AcceptedOn, want)
+			}
+		})
+	}
 }

@@ -142,7 +142,18 @@ func DatabaseURL(tb testing.TB) string {
 // DB opens and migrates a database private to this test.
 func DB(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), DatabaseURL(tb), slog.New(slog.DiscardHandler))
+	return DBWith(tb, "")
+}
+
+// DBWith is DB with pgParams (e.g. "timezone=Asia/Tokyo") added to the
+// PostgreSQL connection URL; on SQLite they are ignored.
+func DBWith(tb testing.TB, pgParams string) *store.DB {
+	tb.Helper()
+	url := DatabaseURL(tb)
+	if pgParams != "" && strings.HasPrefix(url, "postgres") {
+		url += "&" + pgParams
+	}
+	db, err := store.Open(context.Background(), url, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatalf("testenv: open: %v", err)
 	}
