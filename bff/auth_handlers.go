@@ -83,7 +83,8 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
-	claims, err := s.bearerClaims(c)
+	// Verified again (from the cache): authenticate keeps no claims.
+	claims, _, err := s.bearerClaims(c)
 	if err != nil {
 		return err
 	}
@@ -98,11 +99,13 @@ func (s *Server) logout(c *fiber.Ctx) error {
 // account and puts the user in the request's locals. Every failure answers
 // 401 with the same problem shape.
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	claims, err := s.bearerClaims(c)
+	claims, degraded, err := s.bearerClaims(c)
 	if err != nil {
 		return err
 	}
-	u, err := s.users.get(c.UserContext(), claims.UserID)
+	// Checked by signature only, the account's disabled flag is the one
+	// revocation left: the row must then be fresh.
+	u, err := s.users.get(c.UserContext(), claims.UserID, degraded)
 	if err != nil {
 		if isNotFound(err) {
 			return &models.Error{Code: models.CodeTokenInvalid, Message: "the token's account no longer exists"}
@@ -116,28 +119,31 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// bearerClaims verifies the request's bearer access token. The claims are
-// not kept in the request's locals: boxing them was an allocation on every
-// request, and only logout needs them, so logout asks again (answered from
-// the verified-token cache).
-func (s *Server) bearerClaims(c *fiber.Ctx) (auth.Claims, error) {
+// bearerClaims verifies the request's bearer access token; degraded is set
+// when Redis could not be asked and only the signature was checked. The
+// claims are not kept in the request's locals: boxing them was an
+// allocation on every request, and only logout needs them, so logout asks
+// again (answered from the verified-token cache).
+func (s *Server) bearerClaims(c *fiber.Ctx) (claims auth.Claims, degraded bool, err error) {
 	h := c.Get(fiber.HeaderAuthorization)
 	const scheme = "bearer "
 	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return auth.Claims{}, &models.Error{Code: models.CodeUnauthorized, Message: "a bearer access token is required"}
+		return auth.Claims{}, false, &models.Error{Code: models.CodeUnauthorized, Message: "a bearer access token is required"}
 	}
 	token := strings.TrimSpace(h[len(scheme):])
-	claims, err := s.deps.Tokens.VerifyAccess(c.UserContext(), token)
+	claims, err = s.deps.Tokens.VerifyAccess(c.UserContext(), token)
 	if models.ErrorCode(err) == models.CodeUnavailable {
 		// Redis is down: keep serving reads from the database rather than
-		// refusing everyone. Signature, type and lifetime still hold and the
-		// account row below still refuses disabled users; only a logout in
-		// the last few minutes goes unseen until Redis is back.
+		// refusing everyone. Signature, type and lifetime still hold and
+		// authenticate still refuses disabled users from a fresh account
+		// row; only a logout in the last few minutes goes unseen until
+		// Redis is back.
 		s.log.WarnContext(c.UserContext(), "revocation state unavailable; verifying the access token by signature only", "err", err)
 		s.metrics.degradedAuth.Inc()
 		claims, err = s.deps.Tokens.VerifyAccessSignature(token)
+		return claims, true, err
 	}
-	return claims, err
+	return claims, false, err
 }
 
 func currentUser(c *fiber.Ctx) models.User {

@@ -3,6 +3,7 @@ package bff
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -132,6 +133,51 @@ func TestDeadlineContextBehavesAsWithDeadline(t *testing.T) {
 		defer d.stop()
 		if got, _ := d.Deadline(); !got.Equal(early) {
 			t.Fatalf("Deadline() = %v, want the parent's %v", got, early)
+		}
+	})
+
+	t.Run("AfterFunc and Cause", func(t *testing.T) {
+		d := &deadlineContext{Context: parent, deadline: time.Now().Add(20 * time.Millisecond)}
+		defer d.stop()
+		called := make(chan struct{})
+		context.AfterFunc(d, func() { close(called) })
+		select {
+		case <-called:
+		case <-time.After(10 * time.Second):
+			t.Fatal("AfterFunc's function never ran")
+		}
+		if !errors.Is(context.Cause(d), context.DeadlineExceeded) {
+			t.Fatalf("Cause = %v, want the deadline", context.Cause(d))
+		}
+
+		ended := &deadlineContext{Context: parent, deadline: time.Now().Add(time.Hour)}
+		ended.stop()
+		late := make(chan struct{})
+		context.AfterFunc(ended, func() { close(late) })
+		select {
+		case <-late:
+		case <-time.After(10 * time.Second):
+			t.Fatal("AfterFunc on an ended request never ran")
+		}
+	})
+
+	t.Run("derived contexts need no goroutine", func(t *testing.T) {
+		d := &deadlineContext{Context: parent, deadline: time.Now().Add(time.Hour)}
+		defer d.stop()
+		before := runtime.NumGoroutine()
+		var cancels []context.CancelFunc
+		for range 200 {
+			_, cancel := context.WithCancel(d)
+			cancels = append(cancels, cancel)
+			context.AfterFunc(d, func() {})
+		}
+		// A context the package does not know is watched by one goroutine
+		// per child: 400 here.
+		if grown := runtime.NumGoroutine() - before; grown > 50 {
+			t.Fatalf("%d goroutines for 400 derived contexts", grown)
+		}
+		for _, c := range cancels {
+			c()
 		}
 	})
 

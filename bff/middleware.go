@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -129,9 +130,11 @@ type deadlineContext struct {
 	context.Context // the parent
 	deadline        time.Time
 
-	once   sync.Once
-	timed  doneErr            // context.WithDeadline(parent, deadline) once started
-	cancel context.CancelFunc // its cancel; nil if stopped before it started
+	once    sync.Once
+	started atomic.Bool        // the timer exists: inner is set
+	inner   context.Context    // context.WithDeadline(parent, deadline), once started
+	timed   doneErr            // inner, or canceled{} when stopped before it started
+	cancel  context.CancelFunc // inner's cancel; nil if stopped before it started
 }
 
 type doneErr interface {
@@ -140,7 +143,36 @@ type doneErr interface {
 }
 
 func (d *deadlineContext) start() {
-	d.once.Do(func() { d.timed, d.cancel = context.WithDeadline(d.Context, d.deadline) })
+	d.once.Do(func() {
+		ctx, cancel := context.WithDeadline(d.Context, d.deadline)
+		d.inner, d.timed, d.cancel = ctx, ctx, cancel
+		d.started.Store(true)
+	})
+}
+
+// Value answers from the timer's context once it exists: the context
+// package then finds its cancellation there, so a context derived from this
+// one is registered with it directly (not watched by a goroutine), and
+// context.Cause agrees with Err. Before, nothing can be waiting.
+func (d *deadlineContext) Value(key any) any {
+	if d.started.Load() {
+		return d.inner.Value(key)
+	}
+	return d.Context.Value(key)
+}
+
+// AfterFunc is context.AfterFunc's hook for contexts of other types (pgx
+// calls it for every query): without it, each call would start a goroutine
+// to wait on Done.
+func (d *deadlineContext) AfterFunc(f func()) (stop func() bool) {
+	d.start()
+	if d.inner != nil {
+		return context.AfterFunc(d.inner, f)
+	}
+	// Stopped before anything waited: done already, and f runs at once, in
+	// its own goroutine, as context.AfterFunc does for a done context.
+	go f()
+	return func() bool { return false }
 }
 
 func (d *deadlineContext) Deadline() (time.Time, bool) {

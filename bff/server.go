@@ -81,6 +81,7 @@ func New(d Deps) *Server {
 		}
 		return u, nil
 	})
+	s.users.log = d.Log
 	s.metrics = newHTTPMetrics(d.Registry)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "zsb-bff",

@@ -2,6 +2,7 @@ package bff
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ type userCache struct {
 	max    int
 	load   func(ctx context.Context, id int64) (*models.User, error)
 	now    func() time.Time
+	log    *slog.Logger // refresh failures; nil: not logged
 
 	mu      sync.Mutex
 	entries map[int64]*cachedUser
@@ -54,13 +56,16 @@ func newUserCache(ttl, maxAge time.Duration, max int, load func(ctx context.Cont
 }
 
 // get returns user id's row: from the cache when it is young enough, else
-// loaded. A user who does not exist answers the loader's error.
-func (c *userCache) get(ctx context.Context, id int64) (*models.User, error) {
+// loaded. A user who does not exist answers the loader's error. With
+// strict set, only a fresh row (at most ttl old) is answered from the cache:
+// while Redis is down the row's disabled flag is the only revocation check,
+// and it must not get older than it did before stale rows were served.
+func (c *userCache) get(ctx context.Context, id int64, strict bool) (*models.User, error) {
 	now := c.now()
 	c.mu.Lock()
 	if e, ok := c.entries[id]; ok {
 		age := now.Sub(e.fetched)
-		if age <= c.maxAge {
+		if age <= c.ttl || (!strict && age <= c.maxAge) {
 			u := e.user
 			if age > c.ttl && !e.refreshing {
 				e.refreshing = true
@@ -110,11 +115,15 @@ func (c *userCache) fresh(id int64) (*models.User, bool) {
 
 // refresh replaces a stale row in the background. A row that no longer
 // exists is dropped, so the user's next request is refused; any other
-// failure leaves the row to be tried again by the next request.
+// failure is logged and leaves the row to be tried again by the next
+// request (until it is maxAge old, when requests load it themselves).
 func (c *userCache) refresh(ctx context.Context, id int64) {
 	_, err := c.fetch(ctx, id)
 	if err == nil {
 		return
+	}
+	if !isNotFound(err) && c.log != nil {
+		c.log.WarnContext(ctx, "account row refresh failed; the cached row is answered until it is 1 min old", "user_id", id, "err", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

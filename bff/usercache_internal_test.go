@@ -90,7 +90,7 @@ func TestUserCacheLoadsOnceForConcurrentMisses(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			u, err := c.get(context.Background(), 7)
+			u, err := c.get(context.Background(), 7, false)
 			if err == nil && u.Username != "ent-demo" {
 				err = errors.New("wrong row " + u.Username)
 			}
@@ -117,26 +117,26 @@ func TestUserCacheAnswersAStaleRowWhileOneLoadReplacesIt(t *testing.T) {
 	f := &fakeUsers{rows: map[int64]models.User{7: {ID: 7, DisplayName: "old"}}}
 	c, clk := newTestUserCache(f)
 	ctx := context.Background()
-	if u, err := c.get(ctx, 7); err != nil || u.DisplayName != "old" {
+	if u, err := c.get(ctx, 7, false); err != nil || u.DisplayName != "old" {
 		t.Fatalf("first get: %v %v", u, err)
 	}
 	f.set(models.User{ID: 7, DisplayName: "new"})
 
 	clk.add(5 * time.Second) // fresh: no load
-	if u, _ := c.get(ctx, 7); u.DisplayName != "old" || f.loads.Load() != 1 {
+	if u, _ := c.get(ctx, 7, false); u.DisplayName != "old" || f.loads.Load() != 1 {
 		t.Fatalf("fresh row: %q after %d loads", u.DisplayName, f.loads.Load())
 	}
 
 	clk.add(10 * time.Second) // stale: answered at once, replaced behind
 	f.release = make(chan struct{})
 	for range 5 {
-		if u, err := c.get(ctx, 7); err != nil || u.DisplayName != "old" {
+		if u, err := c.get(ctx, 7, false); err != nil || u.DisplayName != "old" {
 			t.Fatalf("stale row: %v %v", u, err)
 		}
 	}
 	close(f.release)
 	waitFor(t, "the stale row replaced", func() bool {
-		u, _ := c.get(ctx, 7)
+		u, _ := c.get(ctx, 7, false)
 		return u.DisplayName == "new"
 	})
 	if got := f.loads.Load(); got != 2 {
@@ -148,12 +148,12 @@ func TestUserCacheLoadsARowTooOldToAnswer(t *testing.T) {
 	f := &fakeUsers{rows: map[int64]models.User{7: {ID: 7, DisplayName: "old"}}}
 	c, clk := newTestUserCache(f)
 	ctx := context.Background()
-	if _, err := c.get(ctx, 7); err != nil {
+	if _, err := c.get(ctx, 7, false); err != nil {
 		t.Fatal(err)
 	}
 	f.set(models.User{ID: 7, DisplayName: "new"})
 	clk.add(2 * time.Minute)
-	if u, err := c.get(ctx, 7); err != nil || u.DisplayName != "new" {
+	if u, err := c.get(ctx, 7, false); err != nil || u.DisplayName != "new" {
 		t.Fatalf("a row past maxAge was answered: %v %v", u, err)
 	}
 }
@@ -163,7 +163,7 @@ func TestUserCacheDropsARowThatIsGoneAndKeepsOneThatFailedToLoad(t *testing.T) {
 	c, clk := newTestUserCache(f)
 	ctx := context.Background()
 	for _, id := range []int64{7, 8} {
-		if _, err := c.get(ctx, id); err != nil {
+		if _, err := c.get(ctx, id, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -174,7 +174,7 @@ func TestUserCacheDropsARowThatIsGoneAndKeepsOneThatFailedToLoad(t *testing.T) {
 	f.mu.Lock()
 	delete(f.rows, 7)
 	f.mu.Unlock()
-	if _, err := c.get(ctx, 7); err != nil {
+	if _, err := c.get(ctx, 7, false); err != nil {
 		t.Fatalf("stale read: %v", err)
 	}
 	waitFor(t, "the deleted row dropped", func() bool {
@@ -183,7 +183,7 @@ func TestUserCacheDropsARowThatIsGoneAndKeepsOneThatFailedToLoad(t *testing.T) {
 		_, ok := c.entries[7]
 		return !ok
 	})
-	if _, err := c.get(ctx, 7); !isNotFound(err) {
+	if _, err := c.get(ctx, 7, false); !isNotFound(err) {
 		t.Fatalf("get of a deleted user: %v", err)
 	}
 
@@ -193,7 +193,7 @@ func TestUserCacheDropsARowThatIsGoneAndKeepsOneThatFailedToLoad(t *testing.T) {
 	f.fail = errors.New("database down")
 	f.mu.Unlock()
 	before := f.loads.Load()
-	if _, err := c.get(ctx, 8); err != nil {
+	if _, err := c.get(ctx, 8, false); err != nil {
 		t.Fatalf("stale read with the database down: %v", err)
 	}
 	waitFor(t, "the failed refresh given up", func() bool {
@@ -205,8 +205,36 @@ func TestUserCacheDropsARowThatIsGoneAndKeepsOneThatFailedToLoad(t *testing.T) {
 	f.mu.Lock()
 	f.fail = nil
 	f.mu.Unlock()
-	if _, err := c.get(ctx, 8); err != nil {
+	if _, err := c.get(ctx, 8, false); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a second refresh", func() bool { return f.loads.Load() >= before+2 })
+}
+
+// While Redis is down (strict), a stale row is not answered: the account's
+// disabled flag is then the only revocation check.
+func TestUserCacheStrictReadsAStaleRowAgain(t *testing.T) {
+	f := &fakeUsers{rows: map[int64]models.User{7: {ID: 7}}}
+	c, clk := newTestUserCache(f)
+	ctx := context.Background()
+	if _, err := c.get(ctx, 7, true); err != nil {
+		t.Fatal(err)
+	}
+	f.set(models.User{ID: 7, Disabled: true})
+	clk.add(5 * time.Second)
+	if u, _ := c.get(ctx, 7, true); u.Disabled || f.loads.Load() != 1 {
+		t.Fatalf("a fresh row was loaded again (%d loads)", f.loads.Load())
+	}
+	clk.add(10 * time.Second)
+	if u, err := c.get(ctx, 7, true); err != nil || !u.Disabled {
+		t.Fatalf("strict get of a stale row answered %+v, %v; want the row read again", u, err)
+	}
+	// The database down: strict reads fail rather than answer the old row.
+	f.mu.Lock()
+	f.fail = errors.New("database down")
+	f.mu.Unlock()
+	clk.add(15 * time.Second)
+	if _, err := c.get(ctx, 7, true); err == nil {
+		t.Fatal("a stale row was answered while the database failed")
+	}
 }

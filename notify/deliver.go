@@ -114,10 +114,12 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	// A reserved sender with nothing leased means no device to push to:
+	// the dispatcher has nothing either, and it is not counted.
 	switch {
 	case len(leased) > 0:
 		dv.d.Metrics.handoffs.WithLabelValues("sender").Inc()
-	case planned:
+	case planned && !reserved:
 		dv.d.Metrics.handoffs.WithLabelValues("dispatcher").Inc()
 	}
 	if len(jobs) > 0 {

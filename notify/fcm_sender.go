@@ -152,10 +152,13 @@ const fcmScope = "https://www.googleapis.com/auth/firebase.messaging"
 
 // fcmConns is how many idle connections to FCM the transport keeps: one per
 // request a fan-out has in flight (firebase-admin-go's SendEach sends with 50
-// goroutines and the dispatcher runs senders batches at once), so that
-// connections are reused between requests instead of being closed and
-// dialed again. The transport Google's client libraries build keeps 100.
-// Over HTTP/2 (the real FCM) one connection carries many requests anyway.
+// goroutines, and the dispatcher runs senders batches at once, as do the
+// stream readers' senders with wide batches), so that connections are
+// reused between requests instead of being closed and dialed again. When
+// both fan out at once, up to twice as many are in flight, and the excess
+// is dialed and closed. The transport Google's client libraries build keeps
+// 100. Over HTTP/2 (the real FCM) one connection carries many requests
+// anyway.
 const fcmConns = 50 * senders
 
 // newFCMHTTPClient is the HTTP client FCM requests go through: a transport
