@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 const redisAddr = "127.0.0.1:6379"
@@ -133,28 +134,6 @@ func migrate(tb testing.TB, db *gorm.DB) {
 	}
 }
 
-// testClock is a settable clock for token times.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Now().Truncate(time.Second)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func testKeys(tb testing.TB, kids ...string) Keys {
 	tb.Helper()
 	s := ""
@@ -179,7 +158,7 @@ func testKeys(tb testing.TB, kids ...string) Keys {
 // user table.
 type tokenEnv struct {
 	tokens *Tokens
-	clock  *testClock
+	clock  *testenv.Clock
 	rdb    redis.UniversalClient
 	prefix string
 	users  *memUsers
@@ -215,7 +194,7 @@ func newTokenEnv(tb testing.TB) *tokenEnv {
 
 func newTokenEnvWith(tb testing.TB, rdb redis.UniversalClient, prefix string) *tokenEnv {
 	tb.Helper()
-	env := &tokenEnv{clock: newTestClock(), rdb: rdb, prefix: prefix, users: &memUsers{m: map[int64]models.User{}}}
+	env := &tokenEnv{clock: testenv.NewClock(time.Now().Truncate(time.Second)), rdb: rdb, prefix: prefix, users: &memUsers{m: map[int64]models.User{}}}
 	tokens, err := NewTokens(TokensConfig{
 		Keys:     testKeys(tb, "k2", "k1"),
 		Redis:    rdb,

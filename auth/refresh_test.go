@@ -119,7 +119,7 @@ func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
 func TestRefreshRefusesExpiredToken(t *testing.T) {
 	env := newTokenEnv(t)
 	p := env.issue(t, env.user(13))
-	env.clock.Advance(DefaultRefreshTTL + time.Hour)
+	env.clock.Add(DefaultRefreshTTL + time.Hour)
 	_, _, err := env.tokens.Refresh(context.Background(), p.RefreshToken)
 	wantCode(t, err, models.CodeTokenExpired)
 }

@@ -243,7 +243,7 @@ func TestVerifyAccessRejectsAttacks(t *testing.T) {
 func TestVerifyAccessExpiresWithTheClock(t *testing.T) {
 	env := newTokenEnv(t)
 	p := env.issue(t, env.user(5))
-	env.clock.Advance(15*time.Minute + leeway + time.Second)
+	env.clock.Add(15*time.Minute + leeway + time.Second)
 	_, err := env.tokens.VerifyAccess(context.Background(), p.AccessToken)
 	wantCode(t, err, models.CodeTokenExpired)
 }

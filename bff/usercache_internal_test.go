@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 // fakeUsers is a user table whose loads can be held and counted.
@@ -49,22 +50,10 @@ func (f *fakeUsers) set(u models.User) {
 	f.mu.Unlock()
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestUserCache(f *fakeUsers) (*userCache, *fakeClock) {
-	clk := &fakeClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+func newTestUserCache(f *fakeUsers) (*userCache, *testenv.Clock) {
+	clk := testenv.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	c := newUserCache(10*time.Second, time.Minute, 100, f.load)
-	c.now = clk.now
+	c.now = clk.Now
 	return c, clk
 }
 
@@ -122,12 +111,12 @@ func TestUserCacheAnswersAStaleRowWhileOneLoadReplacesIt(t *testing.T) {
 	}
 	f.set(models.User{ID: 7, DisplayName: "new"})
 
-	clk.add(5 * time.Second) // fresh: no load
+	clk.Add(5 * time.Second) // fresh: no load
 	if u, _ := c.get(ctx, 7, false); u.DisplayName != "old" || f.loads.Load() != 1 {
 		t.Fatalf("fresh row: %q after %d loads", u.DisplayName, f.loads.Load())
 	}
 
-	clk.add(10 * time.Second) // stale: answered at once, replaced behind
+	clk.Add(10 * time.Second) // stale: answered at once, replaced behind
 	f.release = make(chan struct{})
 	for range 5 {
 		if u, err := c.get(ctx, 7, false); err != nil || u.DisplayName != "old" {
@@ -152,7 +141,7 @@ func TestUserCacheLoadsARowTooOldToAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.set(models.User{ID: 7, DisplayName: "new"})
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if u, err := c.get(ctx, 7, false); err != nil || u.DisplayName != "new" {
 		t.Fatalf("a row past maxAge was answered: %v %v", u, err)
 	}
@@ -167,7 +156,7 @@ func TestUserCacheDropsARowThatIsGoneAndKeepsOneThatFailedToLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clk.add(15 * time.Second)
+	clk.Add(15 * time.Second)
 
 	// 7 is deleted: the background load drops it, and the next request is
 	// refused rather than served from the cache.
@@ -221,11 +210,11 @@ func TestUserCacheStrictReadsAStaleRowAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.set(models.User{ID: 7, Disabled: true})
-	clk.add(5 * time.Second)
+	clk.Add(5 * time.Second)
 	if u, _ := c.get(ctx, 7, true); u.Disabled || f.loads.Load() != 1 {
 		t.Fatalf("a fresh row was loaded again (%d loads)", f.loads.Load())
 	}
-	clk.add(10 * time.Second)
+	clk.Add(10 * time.Second)
 	if u, err := c.get(ctx, 7, true); err != nil || !u.Disabled {
 		t.Fatalf("strict get of a stale row answered %+v, %v; want the row read again", u, err)
 	}
@@ -233,7 +222,7 @@ func TestUserCacheStrictReadsAStaleRowAgain(t *testing.T) {
 	f.mu.Lock()
 	f.fail = errors.New("database down")
 	f.mu.Unlock()
-	clk.add(15 * time.Second)
+	clk.Add(15 * time.Second)
 	if _, err := c.get(ctx, 7, true); err == nil {
 		t.Fatal("a stale row was answered while the database failed")
 	}

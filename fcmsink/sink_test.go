@@ -5,10 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func TestSendAcceptsAndRecords(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
 	s, base := startSink(t, Options{Now: clock.Now})
 
 	r := do(t, http.MethodPost, base+"/v1/projects/demo/messages:send", map[string]any{
@@ -164,7 +166,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}
+			clock := testenv.NewClock(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC))
 			s, base := startSink(t, Options{Now: clock.Now})
 			for _, f := range tt.faults {
 				if _, err := s.AddFault(f); err != nil {
@@ -172,7 +174,7 @@ func TestFaults(t *testing.T) {
 				}
 			}
 			for i, sd := range tt.sends {
-				clock.Advance(sd.advance)
+				clock.Add(sd.advance)
 				r := sendTo(t, base, sd.token)
 				if got := fcmErrorCode(t, r); got != sd.wantCode {
 					t.Errorf("send %d to %s: errorCode %q, want %q (status %d)", i, sd.token, got, sd.wantCode, r.status)

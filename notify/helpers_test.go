@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,26 +61,12 @@ func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []Step {
 func (fakeApprovals) ItemLimit(_ models.Project, code string) int { return fakeItems[code].limit }
 func (fakeApprovals) ProjectLimit(models.Project) int             { return 35 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // world is one test's pipeline over a private database, Redis prefix and
 // FCM sink.
 type world struct {
 	t      testing.TB
 	d      Deps
-	clock  *clock
+	clock  *testenv.Clock
 	sink   *fcmsink.Sink
 	intake *Intake
 	tasks  *Tasks
@@ -126,7 +111,7 @@ func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	// Tuesday 2026-03-10, 10:00 in Weifang: a working day, outside quiet hours.
-	c := &clock{t: shanghai(2026, 3, 10, 10, 0)}
+	c := testenv.NewClock(shanghai(2026, 3, 10, 10, 0))
 	w := &world{t: t, clock: c, sink: sink, reg: reg}
 	w.d = Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Approvals: fakeApprovals{}, Calendar: cal, Sender: sender,
 		Metrics: m, Now: c.Now, Settings: Settings{WebhookSecrets: []string{"old-secret-0123456789", testSecret},
