@@ -77,7 +77,7 @@ func TestDeadlineContextBehavesAsWithDeadline(t *testing.T) {
 		if d.Value(key{}) != "v" {
 			t.Fatal("the parent's values are lost")
 		}
-		if d.cancel != nil || d.timed != nil {
+		if d.cancel != nil || d.inner != nil {
 			t.Fatal("a timer was made before anything waited")
 		}
 		d.stop()

@@ -130,22 +130,18 @@ type deadlineContext struct {
 	context.Context // the parent
 	deadline        time.Time
 
+	// Set at most once, by start or stop; inner stays nil when the request
+	// ended before anything waited, and the context then reads as canceled.
 	once    sync.Once
-	started atomic.Bool        // the timer exists: inner is set
-	inner   context.Context    // context.WithDeadline(parent, deadline), once started
-	timed   doneErr            // inner, or canceled{} when stopped before it started
-	cancel  context.CancelFunc // inner's cancel; nil if stopped before it started
-}
-
-type doneErr interface {
-	Done() <-chan struct{}
-	Err() error
+	started atomic.Bool        // inner is set
+	inner   context.Context    // context.WithDeadline(parent, deadline)
+	cancel  context.CancelFunc // inner's
 }
 
 func (d *deadlineContext) start() {
 	d.once.Do(func() {
 		ctx, cancel := context.WithDeadline(d.Context, d.deadline)
-		d.inner, d.timed, d.cancel = ctx, ctx, cancel
+		d.inner, d.cancel = ctx, cancel
 		d.started.Store(true)
 	})
 }
@@ -184,12 +180,18 @@ func (d *deadlineContext) Deadline() (time.Time, bool) {
 
 func (d *deadlineContext) Done() <-chan struct{} {
 	d.start()
-	return d.timed.Done()
+	if d.inner == nil {
+		return closedDone
+	}
+	return d.inner.Done()
 }
 
 func (d *deadlineContext) Err() error {
 	d.start()
-	return d.timed.Err()
+	if d.inner == nil {
+		return context.Canceled
+	}
+	return d.inner.Err()
 }
 
 // stop releases the timer, if one was started, when the request ends; a
@@ -197,18 +199,13 @@ func (d *deadlineContext) Err() error {
 func (d *deadlineContext) stop() {
 	// Never started: from now on it reads as canceled, as a WithDeadline
 	// context does after its cancel.
-	d.once.Do(func() { d.timed = canceled{} })
+	d.once.Do(func() {})
 	if d.cancel != nil {
 		d.cancel()
 	}
 }
 
-// canceled is a context's Done and Err after its cancel.
-type canceled struct{}
-
+// closedDone is the Done of a request that ended before anything waited.
 var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-func (canceled) Done() <-chan struct{} { return closedDone }
-func (canceled) Err() error            { return context.Canceled }
 
 func itoa(n int) string { return strconv.Itoa(n) }
