@@ -80,8 +80,7 @@ func New(d Deps) *Server {
 			return nil, err
 		}
 		return u, nil
-	})
-	s.users.log = d.Log
+	}, d.Log)
 	s.metrics = newHTTPMetrics(d.Registry)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "zsb-bff",

@@ -51,8 +51,8 @@ type cachedUser struct {
 // userLoadTimeout bounds one load, whoever waits for it.
 const userLoadTimeout = 5 * time.Second
 
-func newUserCache(ttl, maxAge time.Duration, max int, load func(ctx context.Context, id int64) (*models.User, error)) *userCache {
-	return &userCache{ttl: ttl, maxAge: maxAge, max: max, load: load, now: time.Now, entries: make(map[int64]*cachedUser)}
+func newUserCache(ttl, maxAge time.Duration, max int, load func(ctx context.Context, id int64) (*models.User, error), log *slog.Logger) *userCache {
+	return &userCache{ttl: ttl, maxAge: maxAge, max: max, load: load, log: log, now: time.Now, entries: make(map[int64]*cachedUser)}
 }
 
 // get returns user id's row: from the cache when it is young enough, else

@@ -52,7 +52,7 @@ func (f *fakeUsers) set(u models.User) {
 
 func newTestUserCache(f *fakeUsers) (*userCache, *testenv.Clock) {
 	clk := testenv.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	c := newUserCache(10*time.Second, time.Minute, 100, f.load)
+	c := newUserCache(10*time.Second, time.Minute, 100, f.load, nil)
 	c.now = clk.Now
 	return c, clk
 }

@@ -199,10 +199,8 @@ type dayMemo struct {
 func (v *Views) Get(ctx context.Context, projectID string, kind Kind) (View, error) {
 	// The process's own copy answers most reads, without the slice and the
 	// copy of the id the general path needs.
-	if lv, ok := v.local.Get(projectID); ok {
-		if view, ok := lv[kind]; ok && view.Day == v.today() {
-			return view, nil
-		}
+	if view, ok := v.localView(projectID, kind, v.today()); ok {
+		return view, nil
 	}
 	views, err := v.GetMany(ctx, []string{strings.Clone(projectID)}, kind)
 	if err != nil {
@@ -219,11 +217,9 @@ func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]
 	out := make([]View, len(projectIDs))
 	var missing []int // indexes of projectIDs not current in the process
 	for i, id := range projectIDs {
-		if lv, ok := v.local.Get(id); ok {
-			if view, ok := lv[kind]; ok && view.Day == day {
-				out[i] = view
-				continue
-			}
+		if view, ok := v.localView(id, kind, day); ok {
+			out[i] = view
+			continue
 		}
 		missing = append(missing, i)
 	}
@@ -263,6 +259,17 @@ func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]
 		out[i] = all.view(kind)
 	}
 	return out, nil
+}
+
+// localView is the process's current copy of one view of a project, if it
+// has one computed for day.
+func (v *Views) localView(projectID string, kind Kind, day string) (View, bool) {
+	if lv, ok := v.local.Get(projectID); ok {
+		if view, ok := lv[kind]; ok && view.Day == day {
+			return view, true
+		}
+	}
+	return View{}, false
 }
 
 func decodeCached(projectID string, vals []any) (View, bool) {
