@@ -212,11 +212,9 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	}
 	fresh := w.fresh
 	if !planNow || !w.jobNew {
-		job.State = models.PushJobPending
-		return inboxResult{job: &job, fresh: fresh}, nil
+		return inboxResult{job: &job, fresh: fresh}, nil // written pending
 	}
 	if !fresh {
-		job.State = models.PushJobPending
 		_, err := dv.disp.plan(tx, []models.PushJob{job}, now)
 		return inboxResult{job: &job, planned: true}, err
 	}

@@ -114,22 +114,14 @@ func (a applier) bump(p *models.Project, extra map[string]any) error {
 }
 
 // writeItemChange writes an item's new state, moves the project one version
-// on (setting started_on when startedOn is set) and writes the change's
+// on (setting started_on when started is set) and writes the change's
 // outbox entry, in one statement on PostgreSQL: three round trips were a
 // larger cost to the BFF and the database than the statements' own work.
 // It returns the entry's id, 0 if the entry existed already.
-func (a applier) writeItemChange(st models.ItemState, startedOn *time.Time, setStarted bool, n note, handed *time.Time) (int64, error) {
-	payload, err := json.Marshal(n)
+func (a applier) writeItemChange(st models.ItemState, started *time.Time, n note, handed *time.Time) (int64, error) {
+	entry, err := newOutboxEntry(a.ev.EventID, outboxChange, n, handed)
 	if err != nil {
 		return 0, err
-	}
-	var started *time.Time
-	if setStarted {
-		started = startedOn
-	}
-	attempts := 0
-	if handed != nil {
-		attempts = 1
 	}
 	var ids []int64
 	err = a.tx.Raw(`WITH s AS (
@@ -150,7 +142,7 @@ func (a applier) writeItemChange(st models.ItemState, startedOn *time.Time, setS
 		st.ProjectID, st.ItemCode, st.Status, st.AcceptedOn, st.DecidedOn, st.CorrectionSince,
 		st.CorrectionWorkingDays, st.Reason, st.MaterialsRequested, st.UpdatedAt,
 		a.ev.Sequence, a.now.UTC(), started, st.ProjectID,
-		a.ev.EventID, outboxChange, n.ProjectID, string(payload), a.tx.NowFunc(), handed, attempts).Scan(&ids).Error
+		entry.EventID, entry.Kind, entry.ProjectID, entry.Payload, a.tx.NowFunc(), entry.RelayedAt, entry.Attempts).Scan(&ids).Error
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
@@ -247,7 +239,8 @@ func (a applier) changeItem(p *models.Project) error {
 		bumped.Version++
 		bumped.LastSequence = ev.Sequence
 		n = a.in.itemNote(bumped, ev, before, after, a.now)
-		if id, err = a.writeItemChange(*st, p.StartedOn, extra["started_on"] != nil, n, handed); err != nil {
+		started, _ := extra["started_on"].(*time.Time) // set only by this change
+		if id, err = a.writeItemChange(*st, started, n, handed); err != nil {
 			return err
 		}
 		*p = bumped

@@ -94,17 +94,27 @@ func writeOutbox(tx *gorm.DB, eventID, kind string, n note) error {
 // unprocessed RedriveAfter later). It returns the new entry's id, or 0 when
 // the entry existed already.
 func writeOutboxEntry(tx *gorm.DB, eventID, kind string, n note, handedAt *time.Time) (int64, error) {
-	payload, err := json.Marshal(n)
+	entry, err := newOutboxEntry(eventID, kind, n, handedAt)
 	if err != nil {
 		return 0, err
-	}
-	entry := models.OutboxEntry{EventID: eventID, Kind: kind, ProjectID: n.ProjectID, Payload: string(payload)}
-	if handedAt != nil {
-		entry.RelayedAt, entry.Attempts = handedAt, 1
 	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return 0, res.Error
 	}
 	return entry.ID, nil
+}
+
+// newOutboxEntry is the outbox row of note n, recorded as relayed at
+// handedAt when that is set.
+func newOutboxEntry(eventID, kind string, n note, handedAt *time.Time) (models.OutboxEntry, error) {
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return models.OutboxEntry{}, err
+	}
+	entry := models.OutboxEntry{EventID: eventID, Kind: kind, ProjectID: n.ProjectID, Payload: string(payload)}
+	if handedAt != nil {
+		entry.RelayedAt, entry.Attempts = handedAt, 1
+	}
+	return entry, nil
 }
