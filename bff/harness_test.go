@@ -17,7 +17,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/api-docs"
 	"github.com/weifang/kaigong-zsb/app"
-	"github.com/weifang/kaigong-zsb/config"
+	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/testenv"
 )

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	apidocs "github.com/weifang/kaigong-zsb/api-docs"
-	"github.com/weifang/kaigong-zsb/config"
 	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/store"

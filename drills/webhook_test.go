@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/config"
+	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/models"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/auth"
-	"github.com/weifang/kaigong-zsb/config"
+	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/testenv"

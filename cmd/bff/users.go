@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/weifang/kaigong-zsb/auth"
-	"github.com/weifang/kaigong-zsb/config"
+	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/redisconn"
 	"github.com/weifang/kaigong-zsb/store"
 )
