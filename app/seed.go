@@ -10,9 +10,9 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/weifang/kaigong-zsb/auth"
+	"github.com/weifang/kaigong-zsb/internal/store"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/workdays"
 )
 

@@ -21,9 +21,9 @@ import (
 	apidocs "github.com/weifang/kaigong-zsb/api-docs"
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/store"
 )
 
 const demoPassword = "demo12345"

@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/internal/store"
 )
 
 // The shared servers of this machine and CI.

@@ -26,7 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
-	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/internal/store"
 )
 
 // DefaultDatabaseURL and DefaultRedisURL are the servers this machine runs.

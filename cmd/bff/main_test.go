@@ -10,8 +10,8 @@ import (
 
 	"github.com/weifang/kaigong-zsb/auth"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/testenv"
 )
 

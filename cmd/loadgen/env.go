@@ -20,7 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/weifang/kaigong-zsb/store"
+	"github.com/weifang/kaigong-zsb/internal/store"
 )
 
 // backends are the database and Redis the BFF under test uses: a fresh

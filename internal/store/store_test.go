@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/store"
 	"github.com/weifang/kaigong-zsb/testenv"
 )
 
