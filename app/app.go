@@ -25,12 +25,12 @@ import (
 	"github.com/weifang/kaigong-zsb/bff"
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/redisconn"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/projectview"
-	"github.com/weifang/kaigong-zsb/redisconn"
 	"github.com/weifang/kaigong-zsb/workdays"
 )
 

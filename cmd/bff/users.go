@@ -12,8 +12,8 @@ import (
 
 	"github.com/weifang/kaigong-zsb/auth"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/redisconn"
 	"github.com/weifang/kaigong-zsb/internal/store"
-	"github.com/weifang/kaigong-zsb/redisconn"
 )
 
 const usersUsage = `Usage:
