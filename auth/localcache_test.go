@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/weifang/kaigong-zsb/localcache"
+	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/testenv"
 )

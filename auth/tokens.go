@@ -10,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/weifang/kaigong-zsb/localcache"
+	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 )
 

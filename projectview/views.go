@@ -22,8 +22,8 @@ import (
 	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
+	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/internal/store"
-	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/workdays"
 )

@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/internal/store"
-	"github.com/weifang/kaigong-zsb/localcache"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/testenv"
 	"github.com/weifang/kaigong-zsb/workdays"
