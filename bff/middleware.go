@@ -14,7 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weifang/kaigong-zsb/logging"
+	"github.com/weifang/kaigong-zsb/internal/logging"
 	"github.com/weifang/kaigong-zsb/models"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
-	"github.com/weifang/kaigong-zsb/logging"
+	"github.com/weifang/kaigong-zsb/internal/logging"
 )
 
 func main() {
