@@ -17,8 +17,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 const redisAddr = "127.0.0.1:6379"

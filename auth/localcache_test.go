@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/weifang/kaigong-zsb/internal/localcache"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func busTokens(t *testing.T, rdb redis.UniversalClient, prefix string, keys Keys, users *memUsers) *Tokens {

@@ -18,8 +18,8 @@ import (
 	"github.com/weifang/kaigong-zsb/api-docs"
 	"github.com/weifang/kaigong-zsb/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 const demoPassword = "demo12345"

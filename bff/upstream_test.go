@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func (e *env) progressVersion(tok, id string) int64 {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/testenv"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 )
 
 func TestSendAcceptsAndRecords(t *testing.T) {

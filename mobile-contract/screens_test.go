@@ -18,8 +18,8 @@ import (
 
 	"github.com/weifang/kaigong-zsb/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the screen examples from a running server")

@@ -12,8 +12,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func TestPushPerCategory(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/store"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 	"github.com/weifang/kaigong-zsb/workdays"
 )
 

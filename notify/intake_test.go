@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func TestReceiveRejects(t *testing.T) {

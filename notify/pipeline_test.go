@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func TestTwoRunningPipelinesPushEachChangeOnce(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 // contractPreferences is the example of the contract's "Push preferences".

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/app"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/projectview"
-	"github.com/weifang/kaigong-zsb/testenv"
 	"github.com/weifang/kaigong-zsb/workdays"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/internal/store"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 	"github.com/weifang/kaigong-zsb/workdays"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/weifang/kaigong-zsb/auth"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/store"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 func TestHelpListsEveryVariable(t *testing.T) {

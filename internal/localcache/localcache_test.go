@@ -9,7 +9,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/weifang/kaigong-zsb/testenv"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 )
 
 func startBus(t *testing.T, rdb redis.UniversalClient, prefix string) *Bus {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weifang/kaigong-zsb/testenv"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 )
 
 func TestOpen(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/store"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/testenv"
 )
 
 // TestMigrateTwice runs the migrations twice on each backend: a restart must

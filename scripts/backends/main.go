@@ -5,7 +5,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/weifang/kaigong-zsb/testenv"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 )
 
 func main() {
