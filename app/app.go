@@ -28,10 +28,10 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/internal/redisconn"
 	"github.com/weifang/kaigong-zsb/internal/store"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/projectview"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 // App is the wired service.

@@ -11,9 +11,9 @@ import (
 
 	"github.com/weifang/kaigong-zsb/auth"
 	"github.com/weifang/kaigong-zsb/internal/store"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 // SeedDemo loads the development demo data. It is idempotent: accounts and

@@ -1,6 +1,6 @@
 package models
 
-import "github.com/weifang/kaigong-zsb/workdays"
+import "github.com/weifang/kaigong-zsb/internal/workdays"
 
 // Main-flow time limits in working days (主流程审批时间): Weifang's 开工直通车
 // promises 35 for socially invested civil buildings and 25 for industrial

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 // demoProgressInput rebuilds the state the development seed gives the

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/weifang/kaigong-zsb/workdays"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 )
 
 func calendar(tb testing.TB) *workdays.Calendar {

@@ -1,6 +1,6 @@
 package models
 
-import "github.com/weifang/kaigong-zsb/workdays"
+import "github.com/weifang/kaigong-zsb/internal/workdays"
 
 // WalkStep is one item a Walk moved: its new status, the day it was
 // accepted and, for a decision, the day it was decided.

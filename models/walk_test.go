@@ -3,8 +3,8 @@ package models_test
 import (
 	"testing"
 
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 func TestWalkReachesOnlyReachableStates(t *testing.T) {

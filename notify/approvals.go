@@ -1,8 +1,8 @@
 package notify
 
 import (
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 // Approvals is what the pipeline reads from the approval catalog: whether an

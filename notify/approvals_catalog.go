@@ -3,8 +3,8 @@ package notify
 import (
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 // CatalogApprovals adapts the domain core (catalog, next steps, progress)

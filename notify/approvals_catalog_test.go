@@ -3,8 +3,8 @@ package notify
 import (
 	"testing"
 
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 func TestCatalogApprovalsAdaptsTheCatalog(t *testing.T) {

@@ -3,7 +3,7 @@ package notify
 import (
 	"time"
 
-	"github.com/weifang/kaigong-zsb/workdays"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 )
 
 // dateOf is the Asia/Shanghai civil date of t.

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/weifang/kaigong-zsb/internal/store"
-	"github.com/weifang/kaigong-zsb/workdays"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 )
 
 // Sender delivers pushes: one result per message, in order. FCMSender

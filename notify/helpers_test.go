@@ -12,9 +12,9 @@ import (
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 const testSecret = "test-upstream-secret-0123456789"

@@ -7,9 +7,9 @@ import (
 
 	"github.com/weifang/kaigong-zsb/app"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/projectview"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 // benchViews seeds the demo data into a private database and Redis prefix

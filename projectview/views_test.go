@@ -15,8 +15,8 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/workdays"
 )
 
 func setup(t *testing.T) (*Views, *store.DB, redis.UniversalClient) {
