@@ -26,12 +26,12 @@ import (
 	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/localcache"
+	"github.com/weifang/kaigong-zsb/internal/projectview"
 	"github.com/weifang/kaigong-zsb/internal/redisconn"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/projectview"
 )
 
 // App is the wired service.

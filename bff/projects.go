@@ -9,9 +9,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weifang/kaigong-zsb/auth"
+	"github.com/weifang/kaigong-zsb/internal/projectview"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/projectview"
 )
 
 // validProjectID is the contract's project id shape, ^[A-Za-z0-9-]{1,64}$,

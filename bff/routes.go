@@ -3,7 +3,7 @@ package bff
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weifang/kaigong-zsb/projectview"
+	"github.com/weifang/kaigong-zsb/internal/projectview"
 )
 
 // routes is the whole HTTP surface; api-docs/openapi.yaml describes exactly

@@ -13,10 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/weifang/kaigong-zsb/auth"
+	"github.com/weifang/kaigong-zsb/internal/projectview"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/projectview"
 )
 
 // Limits of the HTTP layer. The webhook's 1 MiB is the contract's; JSON

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/app"
+	"github.com/weifang/kaigong-zsb/internal/projectview"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/projectview"
 )
 
 // benchViews seeds the demo data into a private database and Redis prefix
