@@ -23,10 +23,10 @@ import (
 
 	"github.com/weifang/kaigong-zsb/auth"
 	"github.com/weifang/kaigong-zsb/bff"
-	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/localcache"
 	"github.com/weifang/kaigong-zsb/internal/projectview"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/redisconn"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
@@ -42,7 +42,7 @@ type App struct {
 	Redis    *redisconn.Conn
 	Bus      *localcache.Bus
 	Tokens   *auth.Tokens
-	Sink     *fcmsink.Sink // the built-in local sink, when FCM is not configured
+	Sink     *pushsink.Sink // the built-in local sink, when FCM is not configured
 	SinkURL  string
 	Server   *bff.Server
 	Views    *projectview.Views
@@ -222,14 +222,14 @@ func (a *App) signingKeys() (auth.Keys, error) {
 func (a *App) openSender(ctx context.Context) (*notify.FCMSender, error) {
 	fc := notify.FCMConfig{ProjectID: a.cfg.FCMProjectID, CredentialsFile: a.cfg.FCMCredentialsFile, Endpoint: a.cfg.FCMEndpoint}
 	if fc.CredentialsFile == "" && fc.Endpoint == "" {
-		a.Sink = fcmsink.New(fcmsink.Options{})
+		a.Sink = pushsink.New(pushsink.Options{})
 		base, err := a.Sink.Start("127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
 		a.closers = append(a.closers, a.Sink.Close)
 		a.SinkURL = base
-		fc.Endpoint = fcmsink.Endpoint(base)
+		fc.Endpoint = pushsink.Endpoint(base)
 	}
 	return notify.NewFCMSender(ctx, fc)
 }

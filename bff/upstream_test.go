@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/notify"
@@ -54,8 +54,8 @@ func itemEvent(id string, seq int, item, status string) event {
 	}
 }
 
-func deliveredTo(s *fcmsink.Sink, token string) []fcmsink.Received {
-	var out []fcmsink.Received
+func deliveredTo(s *pushsink.Sink, token string) []pushsink.Received {
+	var out []pushsink.Received
 	for _, m := range s.Delivered() {
 		if m.Token == token {
 			out = append(out, m)

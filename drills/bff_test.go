@@ -19,8 +19,8 @@ import (
 	"time"
 
 	apidocs "github.com/weifang/kaigong-zsb/api-docs"
-	"github.com/weifang/kaigong-zsb/fcmsink"
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
@@ -78,7 +78,7 @@ func (s *stack) env(port int) []string {
 		"REDIS_URL":         s.redisURL,
 		"BFF_REDIS_PREFIX":  s.prefix,
 		"JWT_SIGNING_KEYS":  s.kid + ":" + base64.RawURLEncoding.EncodeToString(s.signKey.Seed()),
-		"FCM_ENDPOINT":      fcmsink.Endpoint(s.sink.base),
+		"FCM_ENDPOINT":      pushsink.Endpoint(s.sink.base),
 		"BFF_DIGEST_WINDOW": "0s", // one push per change, so pushes can be counted per change
 		"BFF_ACCESS_LOG":    "false",
 	}

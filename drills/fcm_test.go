@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -37,8 +37,8 @@ func TestFCMTrouble(t *testing.T) {
 		maxSends = 9
 	)
 	start := time.Now()
-	s.sink.fault(map[string]any{"code": fcmsink.CodeUnavailable, "for_seconds": int(outage / time.Second)})
-	s.sink.fault(map[string]any{"code": fcmsink.CodeQuotaExceeded, "for_seconds": int((outage + limited) / time.Second),
+	s.sink.fault(map[string]any{"code": pushsink.CodeUnavailable, "for_seconds": int(outage / time.Second)})
+	s.sink.fault(map[string]any{"code": pushsink.CodeQuotaExceeded, "for_seconds": int((outage + limited) / time.Second),
 		"retry_after_seconds": int(retryAfter / time.Second)})
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
 
 // sinkClient drives an FCM sink over its HTTP control API, whether it runs
-// in the test process or as bin/fcmsink.
+// in the test process or as bin/pushsink.
 type sinkClient struct {
 	t    *testing.T
 	base string
@@ -25,7 +25,7 @@ type sinkClient struct {
 // startInProcessSink runs a sink inside the test process.
 func startInProcessSink(t *testing.T) *sinkClient {
 	t.Helper()
-	s := fcmsink.New(fcmsink.Options{})
+	s := pushsink.New(pushsink.Options{})
 	base, err := s.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func startSinkProcess(t *testing.T) *sinkClient {
 }
 
 // messages lists everything the sink received, accepted or not.
-func (c *sinkClient) messages() []fcmsink.Received {
+func (c *sinkClient) messages() []pushsink.Received {
 	c.t.Helper()
 	res, err := c.hc.Get(c.base + "/_sink/messages")
 	if err != nil {
@@ -60,7 +60,7 @@ func (c *sinkClient) messages() []fcmsink.Received {
 	}
 	defer res.Body.Close()
 	var out struct {
-		Items []fcmsink.Received `json:"items"`
+		Items []pushsink.Received `json:"items"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
 		c.t.Fatalf("sink listing: %v", err)
@@ -84,13 +84,13 @@ func (c *sinkClient) fault(f map[string]any) {
 
 // push is one message as received, reduced to what the drills count.
 type push struct {
-	fcmsink.Received
+	pushsink.Received
 	NotificationID string
 	Data           map[string]string
 	Title, Body    string
 }
 
-func parsePush(r fcmsink.Received) push {
+func parsePush(r pushsink.Received) push {
 	var m struct {
 		Data         map[string]string `json:"data"`
 		Notification struct {
@@ -104,7 +104,7 @@ func parsePush(r fcmsink.Received) push {
 }
 
 // delivered groups the accepted pushes by token and notification id.
-func delivered(msgs []fcmsink.Received) map[string]map[string][]push {
+func delivered(msgs []pushsink.Received) map[string]map[string][]push {
 	out := map[string]map[string][]push{}
 	for _, r := range msgs {
 		if !r.Delivered() {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/notify"
 )
 
@@ -96,9 +96,9 @@ func aps(m map[string]any) map[string]any {
 
 // sendThroughSink sends msgs with the real FCM sender to a local sink and
 // returns what the sink received.
-func sendThroughSink(t *testing.T, msgs []notify.PushMessage) []fcmsink.Received {
+func sendThroughSink(t *testing.T, msgs []notify.PushMessage) []pushsink.Received {
 	t.Helper()
-	sink := fcmsink.New(fcmsink.Options{})
+	sink := pushsink.New(pushsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func sendThroughSink(t *testing.T, msgs []notify.PushMessage) []fcmsink.Received
 			t.Errorf("sink Close: %v", err)
 		}
 	})
-	sender, err := notify.NewFCMSender(context.Background(), notify.FCMConfig{Endpoint: fcmsink.Endpoint(base)})
+	sender, err := notify.NewFCMSender(context.Background(), notify.FCMConfig{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
 )
@@ -167,7 +167,7 @@ func TestMutedCategorySilentCorrectionArrives(t *testing.T) {
 
 func TestUnregisteredDeactivatesDevice(t *testing.T) {
 	w := newWorld(t, 0)
-	if _, err := w.sink.AddFault(fcmsink.Fault{Token: "tok-ent-demo", Code: fcmsink.CodeUnregistered}); err != nil {
+	if _, err := w.sink.AddFault(pushsink.Fault{Token: "tok-ent-demo", Code: pushsink.CodeUnregistered}); err != nil {
 		t.Fatal(err)
 	}
 	w.upsert(false)
@@ -192,7 +192,7 @@ func TestUnregisteredDeactivatesDevice(t *testing.T) {
 func TestRetryThenSent(t *testing.T) {
 	w := newWorld(t, 0)
 	w.d.Settings.MaxPushAttempts = 3
-	if _, err := w.sink.AddFault(fcmsink.Fault{Token: "tok-ent-demo", Code: fcmsink.CodeQuotaExceeded, Count: 1, RetryAfter: 30 * time.Second}); err != nil {
+	if _, err := w.sink.AddFault(pushsink.Fault{Token: "tok-ent-demo", Code: pushsink.CodeQuotaExceeded, Count: 1, RetryAfter: 30 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	w.upsert(false)

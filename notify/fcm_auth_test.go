@@ -18,7 +18,7 @@ import (
 
 	firebase "firebase.google.com/go/v4"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
 
 // TestFCMSenderAuthenticatesWithServiceAccount sends through a sender
@@ -52,7 +52,7 @@ func TestFCMSenderAuthenticatesWithServiceAccount(t *testing.T) {
 	}))
 	t.Cleanup(tokenSrv.Close)
 
-	sink := fcmsink.New(fcmsink.Options{})
+	sink := pushsink.New(pushsink.Options{})
 	sinkSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		auths = append(auths, r.Header.Get("Authorization"))
@@ -80,7 +80,7 @@ func TestFCMSenderAuthenticatesWithServiceAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sender, err := NewFCMSender(context.Background(), FCMConfig{CredentialsFile: file, Endpoint: fcmsink.Endpoint(sinkSrv.URL)})
+	sender, err := NewFCMSender(context.Background(), FCMConfig{CredentialsFile: file, Endpoint: pushsink.Endpoint(sinkSrv.URL)})
 	if err != nil {
 		t.Fatalf("NewFCMSender: %v", err)
 	}

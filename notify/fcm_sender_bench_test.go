@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
 
 // cpuTime is the process's user and system CPU time so far.
@@ -26,13 +26,13 @@ func cpuTime(b *testing.B) time.Duration {
 // the CPU the client and the sink spent per push: on a shared machine a
 // steadier figure than the wall clock.
 func BenchmarkFCMSend(b *testing.B) {
-	sink := fcmsink.New(fcmsink.Options{MaxMessages: 200_000})
+	sink := pushsink.New(pushsink.Options{MaxMessages: 200_000})
 	base, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = sink.Close() })
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: fcmsink.Endpoint(base)})
+	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
 
 // sinkSender starts a local FCM sink and an FCMSender pointed at it.
-func sinkSender(t *testing.T) (*fcmsink.Sink, *FCMSender) {
+func sinkSender(t *testing.T) (*pushsink.Sink, *FCMSender) {
 	t.Helper()
-	sink := fcmsink.New(fcmsink.Options{})
+	sink := pushsink.New(pushsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +22,7 @@ func sinkSender(t *testing.T) (*fcmsink.Sink, *FCMSender) {
 			t.Errorf("sink Close: %v", err)
 		}
 	})
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: fcmsink.Endpoint(base)})
+	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		t.Fatalf("NewFCMSender: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestFCMSenderDeliversThroughFirebaseClient(t *testing.T) {
 	if len(delivered) != 2 {
 		t.Fatalf("sink got %d messages, want 2", len(delivered))
 	}
-	byToken := map[string]fcmsink.Received{}
+	byToken := map[string]pushsink.Received{}
 	for _, d := range delivered {
 		byToken[d.Token] = d
 		if d.Project != LocalFCMProjectID || d.Authorized {
@@ -63,29 +63,29 @@ func TestFCMSenderDeliversThroughFirebaseClient(t *testing.T) {
 func TestFCMSenderMapsErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault fcmsink.Fault
+		fault pushsink.Fault
 		want  PushResult
 	}{
-		{"unregistered token", fcmsink.Fault{Token: "tok", Code: fcmsink.CodeUnregistered},
+		{"unregistered token", pushsink.Fault{Token: "tok", Code: pushsink.CodeUnregistered},
 			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "UNREGISTERED"}},
-		{"invalid token", fcmsink.Fault{Token: "tok", Code: fcmsink.CodeInvalidArgument},
+		{"invalid token", pushsink.Fault{Token: "tok", Code: pushsink.CodeInvalidArgument},
 			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
-		{"invalid token named", fcmsink.Fault{Code: fcmsink.CodeInvalidArgument, Field: "message.token"},
+		{"invalid token named", pushsink.Fault{Code: pushsink.CodeInvalidArgument, Field: "message.token"},
 			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
-		{"invalid payload", fcmsink.Fault{Code: fcmsink.CodeInvalidArgument, Field: "message.android.collapse_key"},
+		{"invalid payload", pushsink.Fault{Code: pushsink.CodeInvalidArgument, Field: "message.android.collapse_key"},
 			PushResult{Outcome: OutcomeFailed, ErrorCode: "INVALID_ARGUMENT"}},
-		{"quota with Retry-After", fcmsink.Fault{Code: fcmsink.CodeQuotaExceeded, RetryAfter: 30 * time.Second},
+		{"quota with Retry-After", pushsink.Fault{Code: pushsink.CodeQuotaExceeded, RetryAfter: 30 * time.Second},
 			PushResult{Outcome: OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED", RetryAfter: 30 * time.Second}},
-		{"quota without Retry-After", fcmsink.Fault{Code: fcmsink.CodeQuotaExceeded},
+		{"quota without Retry-After", pushsink.Fault{Code: pushsink.CodeQuotaExceeded},
 			PushResult{Outcome: OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED"}},
 		// Beyond two minutes the SDK stops retrying 503 itself.
-		{"unavailable with long Retry-After", fcmsink.Fault{Code: fcmsink.CodeUnavailable, RetryAfter: 5 * time.Minute},
+		{"unavailable with long Retry-After", pushsink.Fault{Code: pushsink.CodeUnavailable, RetryAfter: 5 * time.Minute},
 			PushResult{Outcome: OutcomeRetry, ErrorCode: "UNAVAILABLE", RetryAfter: 5 * time.Minute}},
-		{"internal", fcmsink.Fault{Code: fcmsink.CodeInternal},
+		{"internal", pushsink.Fault{Code: pushsink.CodeInternal},
 			PushResult{Outcome: OutcomeRetry, ErrorCode: "INTERNAL"}},
-		{"sender id mismatch", fcmsink.Fault{Code: fcmsink.CodeSenderIDMismatch},
+		{"sender id mismatch", pushsink.Fault{Code: pushsink.CodeSenderIDMismatch},
 			PushResult{Outcome: OutcomeFailed, ErrorCode: "SENDER_ID_MISMATCH"}},
-		{"third-party auth", fcmsink.Fault{Code: fcmsink.CodeThirdPartyAuthError},
+		{"third-party auth", pushsink.Fault{Code: pushsink.CodeThirdPartyAuthError},
 			PushResult{Outcome: OutcomeFailed, ErrorCode: "THIRD_PARTY_AUTH_ERROR"}},
 	}
 	for _, tt := range tests {
@@ -110,7 +110,7 @@ func TestFCMSenderSustained503(t *testing.T) {
 	}
 	t.Parallel()
 	sink, sender := sinkSender(t)
-	if _, err := sink.AddFault(fcmsink.Fault{Code: fcmsink.CodeUnavailable}); err != nil {
+	if _, err := sink.AddFault(pushsink.Fault{Code: pushsink.CodeUnavailable}); err != nil {
 		t.Fatal(err)
 	}
 	got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
@@ -125,7 +125,7 @@ func TestFCMSenderSustained503(t *testing.T) {
 
 func TestFCMSenderKeepsOrderAndSkipsUnsendable(t *testing.T) {
 	sink, sender := sinkSender(t)
-	if _, err := sink.AddFault(fcmsink.Fault{Token: "dead", Code: fcmsink.CodeUnregistered}); err != nil {
+	if _, err := sink.AddFault(pushsink.Fault{Token: "dead", Code: pushsink.CodeUnregistered}); err != nil {
 		t.Fatal(err)
 	}
 	huawei := pushTo("hw-token")
@@ -171,7 +171,7 @@ func TestFCMSenderChunksLargeSends(t *testing.T) {
 }
 
 func TestFCMSenderWrongPathIsNotADeadToken(t *testing.T) {
-	sink := fcmsink.New(fcmsink.Options{})
+	sink := pushsink.New(pushsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
@@ -67,7 +67,7 @@ type world struct {
 	t      testing.TB
 	d      Deps
 	clock  *testenv.Clock
-	sink   *fcmsink.Sink
+	sink   *pushsink.Sink
 	intake *Intake
 	tasks  *Tasks
 	pipe   *Pipeline
@@ -91,13 +91,13 @@ func newWorld(t testing.TB, digest time.Duration) *world {
 func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t)
-	sink := fcmsink.New(fcmsink.Options{})
+	sink := pushsink.New(pushsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sink.Close() })
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: fcmsink.Endpoint(base)})
+	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
 
 func main() {
@@ -37,13 +37,13 @@ func run(args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	sink := fcmsink.New(fcmsink.Options{Logger: logger})
+	sink := pushsink.New(pushsink.Options{Logger: logger})
 	base, err := sink.Start(*addr)
 	if err != nil {
 		return err
 	}
 	fmt.Println(base)
-	logger.Info("fcmsink listening", "base_url", base, "fcm_endpoint", fcmsink.Endpoint(base))
+	logger.Info("fcmsink listening", "base_url", base, "fcm_endpoint", pushsink.Endpoint(base))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
 )
@@ -199,7 +199,7 @@ type push struct {
 // sinkReader decodes what the in-process sink received, each message once,
 // so polling it while pushes stream in stays cheap next to the BFF.
 type sinkReader struct {
-	sink   *fcmsink.Sink
+	sink   *pushsink.Sink
 	seen   int
 	pushes []push
 }

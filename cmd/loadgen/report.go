@@ -376,7 +376,7 @@ func renderReport(r *results) string {
 	p("## Method\n\n")
 	p("- `make bench` builds `bin/bff` and `bin/fcmsink`, then runs `cmd/loadgen`, which starts `bin/bff` as a process\n")
 	p("  (`BFF_ENV=development`: demo data seeded, `BFF_DIGEST_WINDOW=0s`, default logging, access log on) on 127.0.0.1 and\n")
-	p("  drives it from its own process. Nothing leaves 127.0.0.1. The FCM sink runs inside the harness (`fcmsink.Start`)\n")
+	p("  drives it from its own process. Nothing leaves 127.0.0.1. The FCM sink runs inside the harness (`pushsink.Start`)\n")
 	p("  and the BFF sends to it (`FCM_ENDPOINT`), so push receive times and 202 times share one clock;\n")
 	p("  `bin/fcmsink` is the same sink as a standalone process, for drills.\n")
 	p("- Backends: a fresh PostgreSQL schema (`?search_path=bench_…`, dropped afterwards) and a unique `BFF_REDIS_PREFIX`\n")

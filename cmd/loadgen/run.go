@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/fcmsink"
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
 
 // microReserve is the time kept back for the micro-benchmarks.
@@ -99,7 +99,7 @@ func run(parent context.Context, o options) (err error) {
 	res.Backends = be.Desc
 	logf("backends: %s", be.Desc)
 
-	sink := fcmsink.New(fcmsink.Options{MaxMessages: max(200_000, 2*(o.FanoutEvents+1)*o.Devices)})
+	sink := pushsink.New(pushsink.Options{MaxMessages: max(200_000, 2*(o.FanoutEvents+1)*o.Devices)})
 	sinkBase, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func run(parent context.Context, o options) (err error) {
 		"BFF_ADDR=127.0.0.1:0",
 		"BFF_DATA_DIR=" + filepath.Join(dir, "data"),
 		"BFF_REDIS_PREFIX=" + be.Prefix,
-		"FCM_ENDPOINT=" + fcmsink.Endpoint(sinkBase),
+		"FCM_ENDPOINT=" + pushsink.Endpoint(sinkBase),
 		"BFF_DIGEST_WINDOW=0s",
 		"BFF_DEMO_PASSWORD=" + o.Password,
 		"UPSTREAM_WEBHOOK_SECRETS=" + o.Secret,

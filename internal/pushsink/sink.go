@@ -1,10 +1,10 @@
-// Package fcmsink is a local stand-in for Firebase Cloud Messaging's HTTP v1
-// API. It accepts what firebase-admin-go's messaging client sends, answers
+// Package pushsink is the local stand-in for the push services; today it speaks
+// Firebase Cloud Messaging's HTTP v1 API. It accepts what firebase-admin-go's messaging client sends, answers
 // the way FCM does (including FCM's error bodies, so messaging.IsUnregistered
 // and friends work against it), records every message it receives and can be
 // told to fail on purpose. `make run`, the tests and failure drills use it so
 // that no push ever leaves the machine during development.
-package fcmsink
+package pushsink
 
 import (
 	"crypto/sha256"

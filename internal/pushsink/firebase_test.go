@@ -1,4 +1,4 @@
-package fcmsink
+package pushsink
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package fcmsink
+package pushsink
 
 import (
 	"bytes"
@@ -96,17 +96,17 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(violations) > 0:
 		if debug {
-			log.Debug("fcmsink: malformed message")
+			log.Debug("pushsink: malformed message")
 		}
 		writeFCMError(w, CodeInvalidArgument, 0, violations)
 	case fault != nil:
 		if debug {
-			log.Debug("fcmsink: fault answered", "code", rec.ErrorCode, "fault_id", faultID)
+			log.Debug("pushsink: fault answered", "code", rec.ErrorCode, "fault_id", faultID)
 		}
 		writeFCMError(w, rec.ErrorCode, retryAfter, faultViolation)
 	default:
 		if debug {
-			log.Debug("fcmsink: message accepted", "validate_only", req.ValidateOnly)
+			log.Debug("pushsink: message accepted", "validate_only", req.ValidateOnly)
 		}
 		writeJSON(w, http.StatusOK, sendResponse{Name: rec.Name})
 	}

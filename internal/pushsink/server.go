@@ -1,4 +1,4 @@
-package fcmsink
+package pushsink
 
 import (
 	"context"
@@ -16,11 +16,11 @@ func (s *Sink) Start(addr string) (string, error) {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
 	if s.server != nil {
-		return "", errors.New("fcmsink: already started")
+		return "", errors.New("pushsink: already started")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("fcmsink: listen: %w", err)
+		return "", fmt.Errorf("pushsink: listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           s,

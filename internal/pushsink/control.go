@@ -1,4 +1,4 @@
-package fcmsink
+package pushsink
 
 import (
 	"encoding/json"
@@ -96,6 +96,6 @@ func (s *Sink) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	var body errorBody
 	body.Error.Code = http.StatusNotFound
 	body.Error.Status = "NOT_FOUND"
-	body.Error.Message = "fcmsink: no such route: " + r.Method + " " + r.URL.Path
+	body.Error.Message = "pushsink: no such route: " + r.Method + " " + r.URL.Path
 	writeJSON(w, http.StatusNotFound, body)
 }

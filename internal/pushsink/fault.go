@@ -1,4 +1,4 @@
-package fcmsink
+package pushsink
 
 import (
 	"fmt"
@@ -55,13 +55,13 @@ func (f *activeFault) live(now time.Time) bool {
 
 func (f Fault) validate() error {
 	if _, ok := shapeOf(f.Code); !ok {
-		return fmt.Errorf("fcmsink: unknown FCM error code %q", f.Code)
+		return fmt.Errorf("pushsink: unknown FCM error code %q", f.Code)
 	}
 	if f.Field != "" && f.Code != CodeInvalidArgument {
-		return fmt.Errorf("fcmsink: a field can only be named with INVALID_ARGUMENT")
+		return fmt.Errorf("pushsink: a field can only be named with INVALID_ARGUMENT")
 	}
 	if f.Count < 0 || f.For < 0 || f.RetryAfter < 0 {
-		return fmt.Errorf("fcmsink: count, duration and retry-after must not be negative")
+		return fmt.Errorf("pushsink: count, duration and retry-after must not be negative")
 	}
 	return nil
 }
