@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/app"
+	"github.com/weifang/kaigong-zsb/internal/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/notify"

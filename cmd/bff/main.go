@@ -15,7 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/weifang/kaigong-zsb/app"
+	"github.com/weifang/kaigong-zsb/internal/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/logging"
 )
