@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 var installationIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -78,7 +78,7 @@ func (in deviceInput) validate() (provider string, err error) {
 	if err := bad.err(); err != nil {
 		return "", err
 	}
-	if !notify.ProviderSupported(provider) {
+	if !push.ProviderSupported(provider) {
 		return "", &models.Error{Code: models.CodeProviderUnsupported, Message: "this server cannot deliver through " + provider + " yet; register an FCM token",
 			Fields: []models.FieldError{{Field: "provider", Message: "not supported yet"}}}
 	}

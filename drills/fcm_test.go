@@ -32,7 +32,7 @@ func TestFCMTrouble(t *testing.T) {
 		limited    = 10 * time.Second
 		retryAfter = 5 * time.Second
 		// Backing off, a push spends far fewer attempts on this outage
-		// than the budget allows (notify.DefaultMaxPushAttempts): waits of
+		// than the budget allows (push.DefaultMaxAttempts): waits of
 		// at least 1, 2, 4, 8, 16, 32 and 64 s already span 127 s.
 		maxSends = 9
 	)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/push"
+	"github.com/weifang/kaigong-zsb/notify/push/fcm"
 )
 
 func newPushValidator(t *testing.T) *PushValidator {
@@ -96,7 +98,7 @@ func aps(m map[string]any) map[string]any {
 
 // sendThroughSink sends msgs with the real FCM sender to a local sink and
 // returns what the sink received.
-func sendThroughSink(t *testing.T, msgs []notify.PushMessage) []pushsink.Received {
+func sendThroughSink(t *testing.T, msgs []push.Message) []pushsink.Received {
 	t.Helper()
 	sink := pushsink.New(pushsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")
@@ -108,12 +110,12 @@ func sendThroughSink(t *testing.T, msgs []notify.PushMessage) []pushsink.Receive
 			t.Errorf("sink Close: %v", err)
 		}
 	})
-	sender, err := notify.NewFCMSender(context.Background(), notify.FCMConfig{Endpoint: pushsink.Endpoint(base)})
+	sender, err := fcm.NewSender(context.Background(), fcm.Config{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range sender.Send(context.Background(), msgs) {
-		if r.Outcome != notify.OutcomeSent {
+		if r.Outcome != push.OutcomeSent {
 			t.Fatalf("message %d: %+v", i, r)
 		}
 	}
@@ -127,15 +129,15 @@ func sendThroughSink(t *testing.T, msgs []notify.PushMessage) []pushsink.Receive
 // progressExample and correctionExample are the pushes behind the example
 // files.
 var (
-	progressExample = notify.PushMessage{
-		Token: "dev-token-ent-demo-android-0001", Provider: notify.ProviderFCM,
+	progressExample = push.Message{
+		Token: "dev-token-ent-demo-android-0001", Provider: push.ProviderFCM,
 		NotificationID: "n-7d3f9a2c41b8e605", Category: notify.CategoryProgress,
 		ProjectID: "WF-DEMO-CIVIL", ItemCodes: []string{"GH-02", "ST-01"},
 		Route: "zsb://projects/WF-DEMO-CIVIL/next-steps", UnreadCount: 3,
 		Title: "建设工程规划许可证已预审批", Body: "下一步：施工图审查；需准备：施工图设计文件、审查合同",
 	}
-	correctionExample = notify.PushMessage{
-		Token: "dev-token-ent-demo-ios-0002", Provider: notify.ProviderFCM,
+	correctionExample = push.Message{
+		Token: "dev-token-ent-demo-ios-0002", Provider: push.ProviderFCM,
 		NotificationID: "n-c0a1e95b2f4d7316", Category: notify.CategoryCorrection,
 		ProjectID: "WF-DEMO-INDUSTRIAL", ItemCodes: []string{"KG-01"},
 		Route: "zsb://projects/WF-DEMO-INDUSTRIAL/progress", UnreadCount: 1,
@@ -147,22 +149,22 @@ var (
 // TestSentPushesMatchContract sends pushes through firebase-admin-go to the
 // local sink and validates every message the sink received.
 func TestSentPushesMatchContract(t *testing.T) {
-	announcement := notify.PushMessage{
+	announcement := push.Message{
 		Token: "tok-announce", NotificationID: "n-announce-1", Category: notify.CategoryAnnouncement,
 		Route: "zsb://inbox", Title: "系统公告", Body: "春节期间审批安排",
 	}
-	agentTask := notify.PushMessage{
+	agentTask := push.Message{
 		Token: "tok-agent", NotificationID: "n-task-9", Category: notify.CategoryAgentTask,
 		ProjectID: "WF-DEMO-INDUSTRIAL", Route: "zsb://agent/tasks/9", UnreadCount: 120,
 		Title: "新任务：WF-DEMO-INDUSTRIAL 申请帮代办", Body: "请在 2 个工作日内认领",
 	}
-	overdue := notify.PushMessage{
+	overdue := push.Message{
 		Token: "tok-deadline", NotificationID: "n-deadline-3", Category: notify.CategoryDeadline,
 		ProjectID: "WF-DEMO-CIVIL", ItemCodes: []string{"ST-01"}, Route: "zsb://projects/WF-DEMO-CIVIL/progress",
 		Title: "Overdue: construction drawing review", Body: "The statutory limit passed yesterday.", Critical: true,
 	}
 	v := newPushValidator(t)
-	for _, r := range sendThroughSink(t, []notify.PushMessage{progressExample, correctionExample, announcement, agentTask, overdue}) {
+	for _, r := range sendThroughSink(t, []push.Message{progressExample, correctionExample, announcement, agentTask, overdue}) {
 		if err := v.Validate(r.Message); err != nil {
 			t.Errorf("message to %s: %v\n%s", r.Token, err, r.Message)
 		}
@@ -176,7 +178,7 @@ func TestExamplesAreWhatTheSenderSends(t *testing.T) {
 		progressExample.Token:   "push-progress.json",
 		correctionExample.Token: "push-correction.json",
 	}
-	for _, r := range sendThroughSink(t, []notify.PushMessage{progressExample, correctionExample}) {
+	for _, r := range sendThroughSink(t, []push.Message{progressExample, correctionExample}) {
 		file := examples[r.Token]
 		var got, want any
 		if err := json.Unmarshal(r.Message, &got); err != nil {

@@ -2,11 +2,12 @@ package notify
 
 import (
 	"context"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -14,6 +15,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 func TestPushPerCategory(t *testing.T) {
@@ -210,7 +212,7 @@ func TestRetryThenSent(t *testing.T) {
 	}
 	var attempts []models.PushAttempt
 	w.d.DB.Order("attempt").Find(&attempts, "installation_id = ?", "inst-tok-ent-demo")
-	if len(attempts) != 2 || attempts[0].Outcome != OutcomeRetry || attempts[1].Outcome != OutcomeSent {
+	if len(attempts) != 2 || attempts[0].Outcome != push.OutcomeRetry || attempts[1].Outcome != push.OutcomeSent {
 		t.Fatalf("attempts = %+v", attempts)
 	}
 }

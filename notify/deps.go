@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -10,13 +9,8 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
-
-// Sender delivers pushes: one result per message, in order. FCMSender
-// implements it; vendor channels will too.
-type Sender interface {
-	Send(ctx context.Context, msgs []PushMessage) []PushResult
-}
 
 // Deps are the dependencies every part of the pipeline shares. main builds
 // one and hands it to NewIntake, NewTasks and NewPipeline.
@@ -26,7 +20,7 @@ type Deps struct {
 	RedisPrefix string // every key lives under it, e.g. "zsb:"
 	Approvals   Approvals
 	Calendar    *workdays.Calendar
-	Sender      Sender // needed by the Pipeline only
+	Sender      push.Sender // needed by the Pipeline only
 	Metrics     *Metrics
 	Log         *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -49,7 +43,7 @@ type Settings struct {
 	// failed deliveries. Default 5.
 	MaxStreamDeliveries int
 	// MaxPushAttempts bounds the sends of one push to one device. Default
-	// DefaultMaxPushAttempts.
+	// push.DefaultMaxAttempts.
 	MaxPushAttempts int
 	// RedriveAfter re-relays outbox rows not processed this long after
 	// their last relay, so nothing is lost with Redis. Default 1m.
@@ -67,13 +61,6 @@ type Settings struct {
 	// name (a dead instance's entries are reclaimed by the others).
 	Consumer string
 }
-
-// DefaultMaxPushAttempts bounds the sends of one push to one device. With
-// Backoff's waits (at least half of 2 s doubling up to 10 min) 30 attempts
-// span at least 1 h 50 min, so a provider outage of that long loses nothing;
-// a push still failing after that is recorded as failed (its inbox entry
-// stays).
-const DefaultMaxPushAttempts = 30
 
 func (d *Deps) withDefaults() error {
 	if d.DB == nil || d.Approvals == nil || d.Calendar == nil || d.Metrics == nil {
@@ -95,7 +82,7 @@ func (d *Deps) withDefaults() error {
 		s.MaxStreamDeliveries = 5
 	}
 	if s.MaxPushAttempts <= 0 {
-		s.MaxPushAttempts = DefaultMaxPushAttempts
+		s.MaxPushAttempts = push.DefaultMaxAttempts
 	}
 	if s.StreamMaxLen <= 0 {
 		s.StreamMaxLen = 100000

@@ -12,6 +12,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 // Batch bounds of the dispatcher.
@@ -202,7 +203,7 @@ func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, receive
 
 // deliverableProviders are the device providers pushes are planned for; ""
 // is the contract's default, FCM.
-var deliverableProviders = append(SupportedProviders(), "")
+var deliverableProviders = append(push.SupportedProviders(), "")
 
 // render builds the push of a group (a single notice or a digest of
 // several, oldest first): its notification id and stored payload.
@@ -344,15 +345,15 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 // deliver sends a leased batch and records every outcome.
 func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery) error {
 	var (
-		msgs  = make([]PushMessage, 0, len(batch))
+		msgs  = make([]push.Message, 0, len(batch))
 		index = make([]int, 0, len(batch))
 		// A fan-out's deliveries share one payload: it is decoded once.
 		payloads = map[string]*pushPayload{}
 	)
-	results := make([]PushResult, len(batch))
+	results := make([]push.Result, len(batch))
 	for i, b := range batch {
 		if !b.DeviceFound || !b.Active {
-			results[i] = PushResult{Outcome: OutcomeFailed, ErrorCode: "device_inactive"}
+			results[i] = push.Result{Outcome: push.OutcomeFailed, ErrorCode: "device_inactive"}
 			continue
 		}
 		p := payloads[b.Payload]
@@ -361,7 +362,7 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery) error
 			_ = json.Unmarshal([]byte(b.Payload), p)
 			payloads[b.Payload] = p
 		}
-		msgs = append(msgs, PushMessage{Token: b.PushToken, Provider: b.Provider, NotificationID: p.NotificationID,
+		msgs = append(msgs, push.Message{Token: b.PushToken, Provider: b.Provider, NotificationID: p.NotificationID,
 			Category: p.Category, ProjectID: p.ProjectID, ItemCodes: p.ItemCodes, Route: p.Route,
 			UnreadCount: p.UnreadCount, Title: p.Title, Body: p.Body, Critical: p.Critical})
 		index = append(index, i)
@@ -385,7 +386,7 @@ type outcome struct {
 // its push_attempts row. It is all one statement on PostgreSQL (data-
 // modifying CTEs), so atomic without a transaction's extra round trips; one
 // transaction on SQLite.
-func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, results []PushResult, now time.Time) error {
+func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, results []push.Result, now time.Time) error {
 	attempts := make([]models.PushAttempt, len(batch))
 	moves := make([]outcome, len(batch))
 	var (
@@ -397,23 +398,23 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		name := r.Outcome
 		mv := outcome{state: models.DeliveryFailed, next: b.NextAt}
 		switch r.Outcome {
-		case OutcomeSent:
+		case push.OutcomeSent:
 			mv.state = models.DeliverySent
 			ds.d.Metrics.pushLatency.Observe(now.Sub(b.ReceivedAt).Seconds())
-		case OutcomeDeactivate:
+		case push.OutcomeDeactivate:
 			mv.state = models.DeliveryDeactivated
 			dead = append(dead, b.InstallationID)
-		case OutcomeRetry:
+		case push.OutcomeRetry:
 			if b.Attempts >= ds.d.Settings.MaxPushAttempts {
-				name = OutcomeFailed // the budget is spent: record it as the end
+				name = push.OutcomeFailed // the budget is spent: record it as the end
 				break
 			}
 			mv.state = models.DeliveryPending
-			mv.next = now.Add(Backoff(b.Attempts, r.RetryAfter))
+			mv.next = now.Add(push.Backoff(b.Attempts, r.RetryAfter))
 			retries = append(retries, redis.Z{Score: float64(mv.next.UnixMilli()),
 				Member: "delivery:" + b.NotificationID + ":" + b.InstallationID})
 		default:
-			name = OutcomeFailed
+			name = push.OutcomeFailed
 		}
 		ds.d.Metrics.pushes.WithLabelValues(name).Inc()
 		moves[i] = mv
@@ -500,7 +501,7 @@ func attemptsInsert(attempts []models.PushAttempt) clause.Expr {
 
 // outcomeName is the PushAttempt spelling of an outcome.
 func outcomeName(outcome string) string {
-	if outcome == OutcomeDeactivate {
+	if outcome == push.OutcomeDeactivate {
 		return "deactivated"
 	}
 	return outcome

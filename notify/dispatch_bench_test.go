@@ -6,17 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 // discardSender accepts every push without a round trip, so a benchmark
 // measures the dispatcher's database work alone.
 type discardSender struct{}
 
-func (discardSender) Send(_ context.Context, msgs []PushMessage) []PushResult {
-	out := make([]PushResult, len(msgs))
+func (discardSender) Send(_ context.Context, msgs []push.Message) []push.Result {
+	out := make([]push.Result, len(msgs))
 	for i := range out {
-		out[i] = PushResult{Outcome: OutcomeSent}
+		out[i] = push.Result{Outcome: push.OutcomeSent}
 	}
 	return out
 }
@@ -29,7 +31,7 @@ func fanOutWorld(b *testing.B, n int) *world {
 	for i := range n {
 		tok := fmt.Sprintf("tok-fan-%d", i)
 		devs = append(devs, models.Device{InstallationID: "inst-" + tok, UserID: w.ent.ID, Platform: "android",
-			Provider: ProviderFCM, PushToken: tok, PushTokenHash: TokenFingerprint(tok) + tok, Active: true})
+			Provider: push.ProviderFCM, PushToken: tok, PushTokenHash: "h-" + tok, Active: true})
 	}
 	if err := w.d.DB.CreateInBatches(devs, 500).Error; err != nil {
 		b.Fatal(err)
@@ -57,14 +59,14 @@ func (w *world) dueNotice(i int) {
 
 // benchFanOut plans and sends one notice to the 2,000 devices of one user
 // per op, through the dispatcher's own steps.
-func benchFanOut(b *testing.B, sender Sender) {
+func benchFanOut(b *testing.B, sender push.Sender) {
 	w := fanOutWorld(b, 2000)
 	if sender != nil {
 		w.pipe.disp.d.Sender = sender
 	}
 	ctx := context.Background()
 	var delivered int
-	cpu0 := cpuTime(b)
+	cpu0 := testenv.CPUTime(b)
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
@@ -93,7 +95,7 @@ func benchFanOut(b *testing.B, sender Sender) {
 	b.ReportMetric(float64(delivered)/b.Elapsed().Seconds(), "pushes/s")
 	// The CPU of this process (dispatcher, client, and the sink when there
 	// is one) per push, setup between ops included; PostgreSQL's is not.
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(delivered), "cpu-µs/push")
+	b.ReportMetric(float64((testenv.CPUTime(b)-cpu0).Microseconds())/float64(delivered), "cpu-µs/push")
 }
 
 // BenchmarkFanOut2000 is one notice to 2,000 devices (plus the user's

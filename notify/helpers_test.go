@@ -15,6 +15,8 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/push"
+	"github.com/weifang/kaigong-zsb/notify/push/fcm"
 )
 
 const testSecret = "test-upstream-secret-0123456789"
@@ -97,7 +99,7 @@ func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sink.Close() })
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: pushsink.Endpoint(base)})
+	sender, err := fcm.NewSender(context.Background(), fcm.Config{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +155,8 @@ func (w *world) user(u models.User) models.User {
 
 func (w *world) device(u models.User, token string) {
 	w.t.Helper()
-	dev := models.Device{InstallationID: "inst-" + token, UserID: u.ID, Platform: "android", Provider: ProviderFCM,
-		PushToken: token, PushTokenHash: TokenFingerprint(token) + token, Active: true}
+	dev := models.Device{InstallationID: "inst-" + token, UserID: u.ID, Platform: "android", Provider: push.ProviderFCM,
+		PushToken: token, PushTokenHash: "h-" + token, Active: true}
 	if err := w.d.DB.Create(&dev).Error; err != nil {
 		w.t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/push/fcm"
 )
 
 // App is the wired service.
@@ -219,8 +220,8 @@ func (a *App) signingKeys() (auth.Keys, error) {
 
 // openSender chooses where pushes go: the real FCM with credentials, an
 // explicit endpoint, or a built-in local sink.
-func (a *App) openSender(ctx context.Context) (*notify.FCMSender, error) {
-	fc := notify.FCMConfig{ProjectID: a.cfg.FCMProjectID, CredentialsFile: a.cfg.FCMCredentialsFile, Endpoint: a.cfg.FCMEndpoint}
+func (a *App) openSender(ctx context.Context) (*fcm.Sender, error) {
+	fc := fcm.Config{ProjectID: a.cfg.FCMProjectID, CredentialsFile: a.cfg.FCMCredentialsFile, Endpoint: a.cfg.FCMEndpoint}
 	if fc.CredentialsFile == "" && fc.Endpoint == "" {
 		a.Sink = pushsink.New(pushsink.Options{})
 		base, err := a.Sink.Start("127.0.0.1:0")
@@ -231,7 +232,7 @@ func (a *App) openSender(ctx context.Context) (*notify.FCMSender, error) {
 		a.SinkURL = base
 		fc.Endpoint = pushsink.Endpoint(base)
 	}
-	return notify.NewFCMSender(ctx, fc)
+	return fcm.NewSender(ctx, fc)
 }
 
 // startPprof serves Go's profiler on an ops-only address, for measuring

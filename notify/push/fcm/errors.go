@@ -1,4 +1,4 @@
-package notify
+package fcm
 
 import (
 	"encoding/json"
@@ -9,9 +9,11 @@ import (
 
 	"firebase.google.com/go/v4/errorutils"
 	"firebase.google.com/go/v4/messaging"
+
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
-// classifyFCMError maps one failed FCM send to what the dispatcher should do,
+// classifyError maps one failed FCM send to what the dispatcher should do,
 // following FCM's documented handling:
 //
 //   - UNREGISTERED: the app was uninstalled or the token expired; deactivate.
@@ -26,20 +28,20 @@ import (
 // Errors without an FCM error code come from the HTTP layer: outages,
 // timeouts and network errors retry; authentication, permission and
 // not-found (a wrong endpoint or project, not a dead token) fail.
-func classifyFCMError(err error, now time.Time) PushResult {
-	info := readFCMErrorBody(err, now)
-	retry := func(code string) PushResult {
-		return PushResult{Outcome: OutcomeRetry, ErrorCode: code, RetryAfter: info.retryAfter}
+func classifyError(err error, now time.Time) push.Result {
+	info := readErrorBody(err, now)
+	retry := func(code string) push.Result {
+		return push.Result{Outcome: push.OutcomeRetry, ErrorCode: code, RetryAfter: info.retryAfter}
 	}
-	failed := func(code string) PushResult {
-		return PushResult{Outcome: OutcomeFailed, ErrorCode: code}
+	failed := func(code string) push.Result {
+		return push.Result{Outcome: push.OutcomeFailed, ErrorCode: code}
 	}
 	switch {
 	case messaging.IsUnregistered(err):
-		return PushResult{Outcome: OutcomeDeactivate, ErrorCode: "UNREGISTERED"}
+		return push.Result{Outcome: push.OutcomeDeactivate, ErrorCode: "UNREGISTERED"}
 	case messaging.IsInvalidArgument(err):
 		if info.blamesOnlyToken() {
-			return PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}
+			return push.Result{Outcome: push.OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}
 		}
 		return failed("INVALID_ARGUMENT")
 	case messaging.IsQuotaExceeded(err):
@@ -69,15 +71,15 @@ func classifyFCMError(err error, now time.Time) PushResult {
 	}
 }
 
-// fcmErrorBody is what the sender reads from an FCM error response.
-type fcmErrorBody struct {
+// errorBody is what the sender reads from an FCM error response.
+type errorBody struct {
 	status          string   // google.rpc status, e.g. "NOT_FOUND"
 	fcmCode         string   // FcmError.errorCode, e.g. "UNREGISTERED"
 	violationFields []string // google.rpc.BadRequest field violations
 	retryAfter      time.Duration
 }
 
-func (b fcmErrorBody) blamesOnlyToken() bool {
+func (b errorBody) blamesOnlyToken() bool {
 	for _, f := range b.violationFields {
 		if f != "message.token" {
 			return false
@@ -86,7 +88,7 @@ func (b fcmErrorBody) blamesOnlyToken() bool {
 	return true
 }
 
-func (b fcmErrorBody) statusOr(fallback string) string {
+func (b errorBody) statusOr(fallback string) string {
 	if b.status != "" {
 		return b.status
 	}
@@ -96,10 +98,10 @@ func (b fcmErrorBody) statusOr(fallback string) string {
 // maxErrorBody bounds how much of an error response is parsed.
 const maxErrorBody = 64 << 10
 
-// readFCMErrorBody parses the HTTP response behind a firebase error (a
+// readErrorBody parses the HTTP response behind a firebase error (a
 // buffered copy, safe to read) for FCM's error details and Retry-After.
-func readFCMErrorBody(err error, now time.Time) fcmErrorBody {
-	var out fcmErrorBody
+func readErrorBody(err error, now time.Time) errorBody {
+	var out errorBody
 	resp := errorutils.HTTPResponse(err)
 	if resp == nil {
 		return out
@@ -147,10 +149,10 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(min(secs, int64(retryAfterCap/time.Second))) * time.Second
+		return time.Duration(min(secs, int64(push.RetryAfterCap/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), retryAfterCap)
+		return min(t.Sub(now), push.RetryAfterCap)
 	}
 	return 0
 }

@@ -1,27 +1,25 @@
-package notify
+package fcm
 
 import (
 	"context"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// The pipeline's shape under a fan-out: senders batches of deliveryBatch
+// pushes in flight at once.
+const (
+	senders       = 4
+	deliveryBatch = 500
+)
 
 // BenchmarkFCMSend sends batches of deliveryBatch pushes from senders
-// goroutines at once, as the dispatcher does under a fan-out, through the
+// goroutines at once, as the pipeline does under a fan-out, through the
 // real FCM client to the local sink (both in this process). cpu-µs/push is
 // the CPU the client and the sink spent per push: on a shared machine a
 // steadier figure than the wall clock.
@@ -32,11 +30,11 @@ func BenchmarkFCMSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = sink.Close() })
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: pushsink.Endpoint(base)})
+	sender, err := NewSender(context.Background(), Config{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	batches := make([][]PushMessage, senders)
+	batches := make([][]push.Message, senders)
 	for s := range batches {
 		for i := range deliveryBatch {
 			m := pushTo(fmt.Sprintf("tok-bench-%d-%d", s, i))
@@ -44,14 +42,14 @@ func BenchmarkFCMSend(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	cpu0 := cpuTime(b)
+	cpu0 := testenv.CPUTime(b)
 	b.ResetTimer()
 	for range b.N {
 		var wg sync.WaitGroup
 		for _, batch := range batches {
 			wg.Go(func() {
 				for _, r := range sender.Send(ctx, batch) {
-					if r.Outcome != OutcomeSent {
+					if r.Outcome != push.OutcomeSent {
 						b.Errorf("push %+v", r)
 						return
 					}
@@ -63,5 +61,5 @@ func BenchmarkFCMSend(b *testing.B) {
 	b.StopTimer()
 	pushes := float64(b.N * senders * deliveryBatch)
 	b.ReportMetric(pushes/b.Elapsed().Seconds(), "pushes/s")
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/pushes, "cpu-µs/push")
+	b.ReportMetric(float64((testenv.CPUTime(b)-cpu0).Microseconds())/pushes, "cpu-µs/push")
 }

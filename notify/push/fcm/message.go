@@ -1,10 +1,12 @@
-package notify
+package fcm
 
 import (
 	"strconv"
 	"strings"
 
 	"firebase.google.com/go/v4/messaging"
+
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 // APNs and Android priorities: high only for critical notices, so ordinary
@@ -15,13 +17,13 @@ const (
 	apnsPriorityNormal   = "5"
 )
 
-// BuildFCMMessage turns a PushMessage into the FCM HTTP v1 message of the
+// BuildMessage turns a push.Message into the FCM HTTP v1 message of the
 // contract (mobile-contract/push-message.schema.json): notification title and
 // body, string data for the app (notification_id, category, project_id,
 // item_codes, route, unread_count), the project as Android collapse key and
 // as APNs collapse id and thread, the unread count as badge, and high
 // priority for critical notices only.
-func BuildFCMMessage(m PushMessage) *messaging.Message {
+func BuildMessage(m push.Message) *messaging.Message {
 	androidPriority, apnsPriority := "normal", apnsPriorityNormal
 	if m.Critical {
 		androidPriority, apnsPriority = "high", apnsPriorityCritical

@@ -1,27 +1,29 @@
-package notify
+package fcm
 
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 func TestBuildFCMMessage(t *testing.T) {
 	tests := []struct {
 		name        string
-		msg         PushMessage
+		msg         push.Message
 		wantAndroid string
 		wantAPNs    string
 	}{
 		{"ordinary notice is normal priority", pushTo("tok"), "normal", "5"},
-		{"critical notice is high priority", func() PushMessage {
+		{"critical notice is high priority", func() push.Message {
 			m := pushTo("tok")
-			m.Category, m.Critical = CategoryCorrection, true
+			m.Category, m.Critical = "correction", true
 			return m
 		}(), "high", "10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := BuildFCMMessage(tt.msg)
+			m := BuildMessage(tt.msg)
 			if m.Token != "tok" || m.Notification.Title != tt.msg.Title || m.Notification.Body != tt.msg.Body {
 				t.Errorf("token/notification = %q %+v", m.Token, m.Notification)
 			}
@@ -58,7 +60,7 @@ func TestBuildFCMMessageEdges(t *testing.T) {
 	m.ItemCodes = []string{"A", "B", "C"}
 	m.UnreadCount = -3
 	m.ProjectID = ""
-	got := BuildFCMMessage(m)
+	got := BuildMessage(m)
 	if got.Data["item_codes"] != "A,B,C" {
 		t.Errorf("item_codes = %q", got.Data["item_codes"])
 	}
@@ -81,32 +83,5 @@ func TestBuildFCMMessageEdges(t *testing.T) {
 	}
 	if b, ok := p.Aps["badge"]; !ok || b != float64(0) {
 		t.Errorf("aps = %v, want badge 0", p.Aps)
-	}
-}
-
-func TestProviders(t *testing.T) {
-	tests := []struct {
-		provider string
-		want     bool
-	}{
-		{"fcm", true}, {"", true}, {"huawei", false}, {"xiaomi", false},
-		{"oppo", false}, {"vivo", false}, {"honor", false}, {"FCM", false},
-	}
-	for _, tt := range tests {
-		if got := ProviderSupported(tt.provider); got != tt.want {
-			t.Errorf("ProviderSupported(%q) = %v, want %v", tt.provider, got, tt.want)
-		}
-	}
-	p := SupportedProviders()
-	p[0] = "mutated"
-	if SupportedProviders()[0] != ProviderFCM {
-		t.Error("SupportedProviders shares its slice")
-	}
-}
-
-func TestTokenFingerprint(t *testing.T) {
-	a, b := TokenFingerprint("token-a"), TokenFingerprint("token-b")
-	if len(a) != 12 || a == b || a != TokenFingerprint("token-a") {
-		t.Errorf("fingerprints %q %q", a, b)
 	}
 }

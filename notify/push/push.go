@@ -1,8 +1,11 @@
-package notify
+// Package push is the transport that carries a rendered notice to a phone:
+// the Sender interface every push provider implements, the message and
+// result types, the outcomes and the retry backoff. It knows no database;
+// each provider's client lives in a package beneath it (push/fcm).
+package push
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"slices"
 	"time"
 )
@@ -24,11 +27,11 @@ func ProviderSupported(provider string) bool {
 	return provider == "" || slices.Contains(SupportedProviders(), provider)
 }
 
-// PushMessage is one push to one device: what the dispatcher hands a sender.
+// Message is one push to one device: what the dispatcher hands a sender.
 // Title and Body are already localized for the device's user. Its JSON form
 // leaves the token out, so a rendered message can be stored for retries or
 // logged without leaking it.
-type PushMessage struct {
+type Message struct {
 	// Token is the device's push token; it must never be logged.
 	Token string `json:"-"`
 	// Provider selects the delivery channel ("fcm"; empty means "fcm").
@@ -56,7 +59,7 @@ type PushMessage struct {
 	Critical bool `json:"critical,omitempty"`
 }
 
-// The outcomes of one push, as reported in PushResult.Outcome.
+// The outcomes of one push, as reported in Result.Outcome.
 const (
 	// OutcomeSent means the provider accepted the message.
 	OutcomeSent = "sent"
@@ -70,8 +73,8 @@ const (
 	OutcomeDeactivate = "deactivate"
 )
 
-// PushResult is the outcome of one PushMessage.
-type PushResult struct {
+// Result is the outcome of one Message.
+type Result struct {
 	// Outcome is one of the Outcome constants.
 	Outcome string
 	// ErrorCode is the provider's error code (for FCM e.g. "UNREGISTERED",
@@ -85,9 +88,10 @@ type PushResult struct {
 	MessageID string
 }
 
-// TokenFingerprint is the only form of a push token fit for logs: a short,
-// stable hash that cannot be turned back into the token.
-func TokenFingerprint(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:6])
+// Sender delivers pushes: one result per message, in the messages' order.
+// Implementations are safe for concurrent use and never retry on their own
+// beyond what the provider's client does; the caller decides from each
+// Result.
+type Sender interface {
+	Send(ctx context.Context, msgs []Message) []Result
 }

@@ -1,4 +1,4 @@
-package notify
+package fcm
 
 import (
 	"context"
@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
-// sinkSender starts a local FCM sink and an FCMSender pointed at it.
-func sinkSender(t *testing.T) (*pushsink.Sink, *FCMSender) {
+// sinkSender starts a local FCM sink and an Sender pointed at it.
+func sinkSender(t *testing.T) (*pushsink.Sink, *Sender) {
 	t.Helper()
 	sink := pushsink.New(pushsink.Options{})
 	base, err := sink.Start("127.0.0.1:0")
@@ -22,18 +23,18 @@ func sinkSender(t *testing.T) (*pushsink.Sink, *FCMSender) {
 			t.Errorf("sink Close: %v", err)
 		}
 	})
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: pushsink.Endpoint(base)})
+	sender, err := NewSender(context.Background(), Config{Endpoint: pushsink.Endpoint(base)})
 	if err != nil {
-		t.Fatalf("NewFCMSender: %v", err)
+		t.Fatalf("NewSender: %v", err)
 	}
 	return sink, sender
 }
 
 // pushTo is a valid progress push for token.
-func pushTo(token string) PushMessage {
-	return PushMessage{
-		Token: token, Provider: ProviderFCM,
-		NotificationID: "n-" + token, Category: CategoryProgress, ProjectID: "WF-1",
+func pushTo(token string) push.Message {
+	return push.Message{
+		Token: token, Provider: push.ProviderFCM,
+		NotificationID: "n-" + token, Category: "progress", ProjectID: "WF-1",
 		ItemCodes: []string{"370700-001"}, Route: "zsb://projects/WF-1/progress",
 		UnreadCount: 2, Title: "进度更新", Body: "建设工程规划许可证已预审批",
 	}
@@ -41,7 +42,7 @@ func pushTo(token string) PushMessage {
 
 func TestFCMSenderDeliversThroughFirebaseClient(t *testing.T) {
 	sink, sender := sinkSender(t)
-	res := sender.Send(context.Background(), []PushMessage{pushTo("tok-a"), pushTo("tok-b")})
+	res := sender.Send(context.Background(), []push.Message{pushTo("tok-a"), pushTo("tok-b")})
 	delivered := sink.Delivered()
 	if len(delivered) != 2 {
 		t.Fatalf("sink got %d messages, want 2", len(delivered))
@@ -49,12 +50,12 @@ func TestFCMSenderDeliversThroughFirebaseClient(t *testing.T) {
 	byToken := map[string]pushsink.Received{}
 	for _, d := range delivered {
 		byToken[d.Token] = d
-		if d.Project != LocalFCMProjectID || d.Authorized {
-			t.Errorf("message for %s: project %q authorized %v; want %q, unauthenticated", d.Token, d.Project, d.Authorized, LocalFCMProjectID)
+		if d.Project != LocalProjectID || d.Authorized {
+			t.Errorf("message for %s: project %q authorized %v; want %q, unauthenticated", d.Token, d.Project, d.Authorized, LocalProjectID)
 		}
 	}
 	for i, tok := range []string{"tok-a", "tok-b"} {
-		if res[i].Outcome != OutcomeSent || res[i].MessageID != byToken[tok].Name {
+		if res[i].Outcome != push.OutcomeSent || res[i].MessageID != byToken[tok].Name {
 			t.Errorf("result %d = %+v, want sent with id %q", i, res[i], byToken[tok].Name)
 		}
 	}
@@ -64,29 +65,29 @@ func TestFCMSenderMapsErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		fault pushsink.Fault
-		want  PushResult
+		want  push.Result
 	}{
 		{"unregistered token", pushsink.Fault{Token: "tok", Code: pushsink.CodeUnregistered},
-			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "UNREGISTERED"}},
+			push.Result{Outcome: push.OutcomeDeactivate, ErrorCode: "UNREGISTERED"}},
 		{"invalid token", pushsink.Fault{Token: "tok", Code: pushsink.CodeInvalidArgument},
-			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
+			push.Result{Outcome: push.OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
 		{"invalid token named", pushsink.Fault{Code: pushsink.CodeInvalidArgument, Field: "message.token"},
-			PushResult{Outcome: OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
+			push.Result{Outcome: push.OutcomeDeactivate, ErrorCode: "INVALID_ARGUMENT"}},
 		{"invalid payload", pushsink.Fault{Code: pushsink.CodeInvalidArgument, Field: "message.android.collapse_key"},
-			PushResult{Outcome: OutcomeFailed, ErrorCode: "INVALID_ARGUMENT"}},
+			push.Result{Outcome: push.OutcomeFailed, ErrorCode: "INVALID_ARGUMENT"}},
 		{"quota with Retry-After", pushsink.Fault{Code: pushsink.CodeQuotaExceeded, RetryAfter: 30 * time.Second},
-			PushResult{Outcome: OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED", RetryAfter: 30 * time.Second}},
+			push.Result{Outcome: push.OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED", RetryAfter: 30 * time.Second}},
 		{"quota without Retry-After", pushsink.Fault{Code: pushsink.CodeQuotaExceeded},
-			PushResult{Outcome: OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED"}},
+			push.Result{Outcome: push.OutcomeRetry, ErrorCode: "QUOTA_EXCEEDED"}},
 		// Beyond two minutes the SDK stops retrying 503 itself.
 		{"unavailable with long Retry-After", pushsink.Fault{Code: pushsink.CodeUnavailable, RetryAfter: 5 * time.Minute},
-			PushResult{Outcome: OutcomeRetry, ErrorCode: "UNAVAILABLE", RetryAfter: 5 * time.Minute}},
+			push.Result{Outcome: push.OutcomeRetry, ErrorCode: "UNAVAILABLE", RetryAfter: 5 * time.Minute}},
 		{"internal", pushsink.Fault{Code: pushsink.CodeInternal},
-			PushResult{Outcome: OutcomeRetry, ErrorCode: "INTERNAL"}},
+			push.Result{Outcome: push.OutcomeRetry, ErrorCode: "INTERNAL"}},
 		{"sender id mismatch", pushsink.Fault{Code: pushsink.CodeSenderIDMismatch},
-			PushResult{Outcome: OutcomeFailed, ErrorCode: "SENDER_ID_MISMATCH"}},
+			push.Result{Outcome: push.OutcomeFailed, ErrorCode: "SENDER_ID_MISMATCH"}},
 		{"third-party auth", pushsink.Fault{Code: pushsink.CodeThirdPartyAuthError},
-			PushResult{Outcome: OutcomeFailed, ErrorCode: "THIRD_PARTY_AUTH_ERROR"}},
+			push.Result{Outcome: push.OutcomeFailed, ErrorCode: "THIRD_PARTY_AUTH_ERROR"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,7 +95,7 @@ func TestFCMSenderMapsErrors(t *testing.T) {
 			if _, err := sink.AddFault(tt.fault); err != nil {
 				t.Fatal(err)
 			}
-			got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
+			got := sender.Send(context.Background(), []push.Message{pushTo("tok")})
 			if len(got) != 1 || got[0] != tt.want {
 				t.Errorf("Send = %+v, want %+v", got, tt.want)
 			}
@@ -113,8 +114,8 @@ func TestFCMSenderSustained503(t *testing.T) {
 	if _, err := sink.AddFault(pushsink.Fault{Code: pushsink.CodeUnavailable}); err != nil {
 		t.Fatal(err)
 	}
-	got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
-	want := PushResult{Outcome: OutcomeRetry, ErrorCode: "UNAVAILABLE"}
+	got := sender.Send(context.Background(), []push.Message{pushTo("tok")})
+	want := push.Result{Outcome: push.OutcomeRetry, ErrorCode: "UNAVAILABLE"}
 	if got[0] != want {
 		t.Errorf("Send = %+v, want %+v", got[0], want)
 	}
@@ -134,13 +135,13 @@ func TestFCMSenderKeepsOrderAndSkipsUnsendable(t *testing.T) {
 	defaulted := pushTo("default-provider")
 	defaulted.Provider = ""
 
-	got := sender.Send(context.Background(), []PushMessage{pushTo("ok"), huawei, pushTo("dead"), noToken, defaulted})
-	want := []PushResult{
-		{Outcome: OutcomeSent},
-		{Outcome: OutcomeFailed, ErrorCode: "provider_unsupported"},
-		{Outcome: OutcomeDeactivate, ErrorCode: "UNREGISTERED"},
-		{Outcome: OutcomeFailed, ErrorCode: "missing_token"},
-		{Outcome: OutcomeSent},
+	got := sender.Send(context.Background(), []push.Message{pushTo("ok"), huawei, pushTo("dead"), noToken, defaulted})
+	want := []push.Result{
+		{Outcome: push.OutcomeSent},
+		{Outcome: push.OutcomeFailed, ErrorCode: "provider_unsupported"},
+		{Outcome: push.OutcomeDeactivate, ErrorCode: "UNREGISTERED"},
+		{Outcome: push.OutcomeFailed, ErrorCode: "missing_token"},
+		{Outcome: push.OutcomeSent},
 	}
 	for i := range want {
 		got[i].MessageID = "" // ids are the sink's business
@@ -155,13 +156,13 @@ func TestFCMSenderKeepsOrderAndSkipsUnsendable(t *testing.T) {
 
 func TestFCMSenderChunksLargeSends(t *testing.T) {
 	sink, sender := sinkSender(t)
-	const n = 2*fcmMaxBatch + 7
-	msgs := make([]PushMessage, n)
+	const n = 2*maxBatch + 7
+	msgs := make([]push.Message, n)
 	for i := range msgs {
 		msgs[i] = pushTo(fmt.Sprintf("tok-%04d", i))
 	}
 	for i, r := range sender.Send(context.Background(), msgs) {
-		if r.Outcome != OutcomeSent {
+		if r.Outcome != push.OutcomeSent {
 			t.Fatalf("result %d = %+v", i, r)
 		}
 	}
@@ -178,12 +179,12 @@ func TestFCMSenderWrongPathIsNotADeadToken(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sink.Close() })
 	// Forgetting "/v1" makes every send a 404 without an FCM error code.
-	sender, err := NewFCMSender(context.Background(), FCMConfig{Endpoint: base})
+	sender, err := NewSender(context.Background(), Config{Endpoint: base})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := sender.Send(context.Background(), []PushMessage{pushTo("tok")})
-	if got[0].Outcome != OutcomeFailed || got[0].ErrorCode != "NOT_FOUND" {
+	got := sender.Send(context.Background(), []push.Message{pushTo("tok")})
+	if got[0].Outcome != push.OutcomeFailed || got[0].ErrorCode != "NOT_FOUND" {
 		t.Errorf("Send = %+v, want failed NOT_FOUND (not deactivate)", got[0])
 	}
 }
@@ -192,8 +193,8 @@ func TestFCMSenderCanceledContext(t *testing.T) {
 	_, sender := sinkSender(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	got := sender.Send(ctx, []PushMessage{pushTo("tok")})
-	if got[0].Outcome != OutcomeRetry {
+	got := sender.Send(ctx, []push.Message{pushTo("tok")})
+	if got[0].Outcome != push.OutcomeRetry {
 		t.Errorf("Send = %+v, want retry", got[0])
 	}
 }
@@ -201,19 +202,19 @@ func TestFCMSenderCanceledContext(t *testing.T) {
 func TestNewFCMSenderConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		cfg     FCMConfig
+		cfg     Config
 		wantErr bool
 	}{
-		{"local sink", FCMConfig{Endpoint: "http://127.0.0.1:9099/v1"}, false},
-		{"local sink, trailing slash", FCMConfig{ProjectID: "p", Endpoint: "http://127.0.0.1:9099/v1/"}, false},
-		{"nothing configured", FCMConfig{ProjectID: "p"}, true},
-		{"endpoint not a URL", FCMConfig{Endpoint: "127.0.0.1:9099"}, true},
-		{"endpoint not http", FCMConfig{Endpoint: "ftp://127.0.0.1/v1"}, true},
-		{"credentials file missing", FCMConfig{ProjectID: "p", CredentialsFile: "/nonexistent/sa.json"}, true},
+		{"local sink", Config{Endpoint: "http://127.0.0.1:9099/v1"}, false},
+		{"local sink, trailing slash", Config{ProjectID: "p", Endpoint: "http://127.0.0.1:9099/v1/"}, false},
+		{"nothing configured", Config{ProjectID: "p"}, true},
+		{"endpoint not a URL", Config{Endpoint: "127.0.0.1:9099"}, true},
+		{"endpoint not http", Config{Endpoint: "ftp://127.0.0.1/v1"}, true},
+		{"credentials file missing", Config{ProjectID: "p", CredentialsFile: "/nonexistent/sa.json"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewFCMSender(context.Background(), tt.cfg)
+			_, err := NewSender(context.Background(), tt.cfg)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("err = %v, wantErr %v", err, tt.wantErr)
 			}

@@ -1,4 +1,4 @@
-package notify
+package push
 
 import (
 	"testing"
@@ -45,7 +45,7 @@ func TestBackoffJitters(t *testing.T) {
 // before it is given up, whatever the jitter draws.
 func TestRetriesOutlastAnOutage(t *testing.T) {
 	var least time.Duration
-	for attempt := 1; attempt < DefaultMaxPushAttempts; attempt++ {
+	for attempt := 1; attempt < DefaultMaxAttempts; attempt++ {
 		window := backoffCap
 		if w := backoffBase << (attempt - 1); attempt <= 30 && w < backoffCap {
 			window = w
@@ -53,6 +53,6 @@ func TestRetriesOutlastAnOutage(t *testing.T) {
 		least += window / 2
 	}
 	if least < 90*time.Minute {
-		t.Fatalf("%d attempts survive only %v of outage", DefaultMaxPushAttempts, least)
+		t.Fatalf("%d attempts survive only %v of outage", DefaultMaxAttempts, least)
 	}
 }

@@ -1,8 +1,10 @@
-package notify
+package fcm
 
 import (
 	"testing"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -16,7 +18,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"0", 0},
 		{"-5", 0},
 		{"soon", 0},
-		{"999999999", retryAfterCap},
+		{"999999999", push.RetryAfterCap},
 		{"Sat, 01 Mar 2025 08:01:30 GMT", 90 * time.Second},
 		{"Sat, 01 Mar 2025 07:59:00 GMT", 0},
 	}
@@ -38,7 +40,7 @@ func TestBlamesOnlyToken(t *testing.T) {
 		{[]string{"message.token", "message.apns.payload"}, false},
 	}
 	for _, tt := range tests {
-		if got := (fcmErrorBody{violationFields: tt.fields}).blamesOnlyToken(); got != tt.want {
+		if got := (errorBody{violationFields: tt.fields}).blamesOnlyToken(); got != tt.want {
 			t.Errorf("blamesOnlyToken(%v) = %v, want %v", tt.fields, got, tt.want)
 		}
 	}
