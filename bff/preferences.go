@@ -11,11 +11,12 @@ import (
 	"github.com/weifang/kaigong-zsb/auth"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // notSwitchable lists the categories a user cannot switch off: correction
 // requests (补正) always reach the user.
-var notSwitchable = []string{notify.CategoryCorrection}
+var notSwitchable = []string{outbox.CategoryCorrection}
 
 type preferencesView struct {
 	notify.Preferences

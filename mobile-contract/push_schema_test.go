@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
-	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 	"github.com/weifang/kaigong-zsb/notify/push/fcm"
 )
@@ -131,14 +131,14 @@ func sendThroughSink(t *testing.T, msgs []push.Message) []pushsink.Received {
 var (
 	progressExample = push.Message{
 		Token: "dev-token-ent-demo-android-0001", Provider: push.ProviderFCM,
-		NotificationID: "n-7d3f9a2c41b8e605", Category: notify.CategoryProgress,
+		NotificationID: "n-7d3f9a2c41b8e605", Category: outbox.CategoryProgress,
 		ProjectID: "WF-DEMO-CIVIL", ItemCodes: []string{"GH-02", "ST-01"},
 		Route: "zsb://projects/WF-DEMO-CIVIL/next-steps", UnreadCount: 3,
 		Title: "建设工程规划许可证已预审批", Body: "下一步：施工图审查；需准备：施工图设计文件、审查合同",
 	}
 	correctionExample = push.Message{
 		Token: "dev-token-ent-demo-ios-0002", Provider: push.ProviderFCM,
-		NotificationID: "n-c0a1e95b2f4d7316", Category: notify.CategoryCorrection,
+		NotificationID: "n-c0a1e95b2f4d7316", Category: outbox.CategoryCorrection,
 		ProjectID: "WF-DEMO-INDUSTRIAL", ItemCodes: []string{"KG-01"},
 		Route: "zsb://projects/WF-DEMO-INDUSTRIAL/progress", UnreadCount: 1,
 		Title: "需要补正：建筑工程施工许可", Body: "请补充：安全生产措施备案材料。补正期间不计入审批时限。",
@@ -150,16 +150,16 @@ var (
 // local sink and validates every message the sink received.
 func TestSentPushesMatchContract(t *testing.T) {
 	announcement := push.Message{
-		Token: "tok-announce", NotificationID: "n-announce-1", Category: notify.CategoryAnnouncement,
+		Token: "tok-announce", NotificationID: "n-announce-1", Category: outbox.CategoryAnnouncement,
 		Route: "zsb://inbox", Title: "系统公告", Body: "春节期间审批安排",
 	}
 	agentTask := push.Message{
-		Token: "tok-agent", NotificationID: "n-task-9", Category: notify.CategoryAgentTask,
+		Token: "tok-agent", NotificationID: "n-task-9", Category: outbox.CategoryAgentTask,
 		ProjectID: "WF-DEMO-INDUSTRIAL", Route: "zsb://agent/tasks/9", UnreadCount: 120,
 		Title: "新任务：WF-DEMO-INDUSTRIAL 申请帮代办", Body: "请在 2 个工作日内认领",
 	}
 	overdue := push.Message{
-		Token: "tok-deadline", NotificationID: "n-deadline-3", Category: notify.CategoryDeadline,
+		Token: "tok-deadline", NotificationID: "n-deadline-3", Category: outbox.CategoryDeadline,
 		ProjectID: "WF-DEMO-CIVIL", ItemCodes: []string{"ST-01"}, Route: "zsb://projects/WF-DEMO-CIVIL/progress",
 		Title: "Overdue: construction drawing review", Body: "The statutory limit passed yesterday.", Critical: true,
 	}

@@ -3,6 +3,7 @@ package notify
 import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // Approvals is what the pipeline reads from the approval catalog: whether an
@@ -17,7 +18,7 @@ type Approvals interface {
 	ItemNames(code string) (zh, en string)
 	// NextSteps lists the items p can start now, given every item's status
 	// (absent items are not started), with the materials to prepare.
-	NextSteps(p models.Project, statuses map[string]string) []Step
+	NextSteps(p models.Project, statuses map[string]string) []outbox.Step
 	// ItemLimit is the item's statutory time limit in working days for p,
 	// 0 when it has none.
 	ItemLimit(p models.Project, code string) int
@@ -44,20 +45,4 @@ type Deadline struct {
 	DueOn           workdays.Date
 	WorkingDaysLeft int // negative once overdue
 	Overdue         bool
-}
-
-// Step is one next step of a project as snapshotted into notification work,
-// so that a re-delivered notice reads exactly as the first one.
-type Step struct {
-	Code      string         `json:"code"`
-	Name      string         `json:"name"`
-	NameEn    string         `json:"name_en,omitempty"`
-	Materials []StepMaterial `json:"materials,omitempty"`
-}
-
-// StepMaterial is one material to prepare for a next step.
-type StepMaterial struct {
-	Code   string `json:"code"`
-	Name   string `json:"name"`
-	NameEn string `json:"name_en,omitempty"`
 }

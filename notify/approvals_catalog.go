@@ -5,6 +5,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // CatalogApprovals adapts the domain core (catalog, next steps, progress)
@@ -30,16 +31,16 @@ func (a CatalogApprovals) ItemNames(code string) (zh, en string) {
 }
 
 // NextSteps returns the catalog's next steps for p over statuses.
-func (a CatalogApprovals) NextSteps(p models.Project, statuses map[string]string) []Step {
+func (a CatalogApprovals) NextSteps(p models.Project, statuses map[string]string) []outbox.Step {
 	steps := a.Catalog.NextSteps(models.FactsOf(&p), statuses)
-	out := make([]Step, 0, len(steps))
+	out := make([]outbox.Step, 0, len(steps))
 	for _, s := range steps {
-		step := Step{Code: s.Code, Name: s.Name}
+		step := outbox.Step{Code: s.Code, Name: s.Name}
 		if it, ok := a.Catalog.Item(s.Code); ok {
 			step.NameEn = it.EN
 		}
 		for _, m := range s.MaterialsToPrepare {
-			step.Materials = append(step.Materials, StepMaterial{Code: m.Code, Name: m.Name})
+			step.Materials = append(step.Materials, outbox.StepMaterial{Code: m.Code, Name: m.Name})
 		}
 		out = append(out, step)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // Deadline warning kinds (models.DeadlineWarning.Kind).
@@ -102,15 +103,15 @@ func (s *deadlines) warn(ctx context.Context, p models.Project, c Deadline, kind
 		}
 		wrote = true
 		id := fmt.Sprintf("deadline:%s:%s:%s:%s", p.ID, c.ItemCode, kind, c.DueOn)
-		n := note{Kind: noteDeadlineSoon, ChangeID: id, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
-			Enterprise: p.EnterpriseCode, Category: CategoryDeadline, ItemCode: c.ItemCode, DueOn: c.DueOn.String(), DaysLeft: c.WorkingDaysLeft}
+		n := outbox.Note{Kind: outbox.NoteDeadlineSoon, ChangeID: id, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
+			Enterprise: p.EnterpriseCode, Category: outbox.CategoryDeadline, ItemCode: c.ItemCode, DueOn: c.DueOn.String(), DaysLeft: c.WorkingDaysLeft}
 		if c.ItemCode != "" {
 			n.ItemName, n.ItemNameEn = s.d.Approvals.ItemNames(c.ItemCode)
 		}
 		if kind == warnOverdue {
-			n.Kind, n.Critical = noteDeadlineOverdue, true
+			n.Kind, n.Critical = outbox.NoteDeadlineOverdue, true
 		}
-		if err := writeOutbox(tx, id, outboxDeadline, n); err != nil {
+		if err := outbox.Write(tx, id, outbox.KindDeadline, n); err != nil {
 			return err
 		}
 		key := fmt.Sprintf("deadline:%s:%s:%s", p.ID, c.ItemCode, c.DueOn)

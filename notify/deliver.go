@@ -17,6 +17,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // notificationID derives an inbox id from the change and the recipient, so
@@ -65,7 +66,7 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		if err != nil || !ok {
 			return err
 		}
-		var n note
+		var n outbox.Note
 		if err := json.Unmarshal([]byte(payload), &n); err != nil {
 			// A payload we cannot read never will be; keep it processed so
 			// it does not loop, and say so.
@@ -171,15 +172,15 @@ type inboxResult struct {
 // its push job, and plans the push's deliveries at once when it is due now:
 // leased to this instance when lease is set (a sender is reserved for
 // them), otherwise for the dispatcher to lease.
-func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, now time.Time, lease bool) (inboxResult, error) {
+func (dv *deliverer) inbox(tx *gorm.DB, n outbox.Note, u models.User, p Preferences, now time.Time, lease bool) (inboxResult, error) {
 	id := notificationID(n.ChangeID, u.ID)
 	title, body := textsFor(p.Locale).render(n)
 	data, _ := json.Marshal(map[string]string{
 		"notification_id": id, "category": n.Category, "project_id": n.ProjectID,
-		"item_codes": strings.Join(n.itemCodes(), ","), "route": n.route(),
+		"item_codes": strings.Join(n.ItemCodes(), ","), "route": n.Route(),
 	})
 	row := models.Notification{ID: id, UserID: u.ID, Category: n.Category, Title: title, Body: body,
-		ProjectID: n.ProjectID, ItemCodes: strings.Join(n.itemCodes(), ","), Data: string(data),
+		ProjectID: n.ProjectID, ItemCodes: strings.Join(n.ItemCodes(), ","), Data: string(data),
 		Critical: n.Critical, CreatedAt: n.ReceivedAt}
 	dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now)
 	if !dec.Push {
@@ -193,11 +194,11 @@ func (dv *deliverer) inbox(tx *gorm.DB, n note, u models.User, p Preferences, no
 	switch {
 	case !dec.At.IsZero():
 		due = dec.At
-	case !n.Critical && n.Category != CategoryCorrection:
+	case !n.Critical && n.Category != outbox.CategoryCorrection:
 		due = now.Add(dv.d.Settings.DigestWindow)
 	}
 	job := models.PushJob{NotificationID: id, UserID: u.ID, ProjectID: n.ProjectID,
-		Critical: n.Critical || n.Category == CategoryCorrection, State: models.PushJobPending,
+		Critical: n.Critical || n.Category == outbox.CategoryCorrection, State: models.PushJobPending,
 		DueAt: due.UTC(), ReceivedAt: n.ReceivedAt}
 	// A job due now is never part of a digest (digested jobs wait for the
 	// window), so planning it alone here is what the dispatcher would do. A

@@ -15,6 +15,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
@@ -31,19 +32,19 @@ func TestPushPerCategory(t *testing.T) {
 		critical  bool
 		agentSees bool
 	}{
-		{name: "next steps zh", status: models.StatusPreApproved, category: CategoryNextSteps,
+		{name: "next steps zh", status: models.StatusPreApproved, category: outbox.CategoryNextSteps,
 			title: "建设工程规划许可证 已预审批", body: "下一步：施工图审查；需准备：施工图设计文件、勘察文件",
 			route: "zsb://projects/WF-DEMO-CIVIL/next-steps", agentSees: true},
-		{name: "next steps en", status: models.StatusPreApproved, locale: LocaleEn, category: CategoryNextSteps,
+		{name: "next steps en", status: models.StatusPreApproved, locale: LocaleEn, category: outbox.CategoryNextSteps,
 			title: "Construction planning permit pre-approved", body: "Next: Construction drawing review; prepare: 施工图设计文件, 勘察文件",
 			route: "zsb://projects/WF-DEMO-CIVIL/next-steps", agentSees: true},
-		{name: "progress", status: models.StatusAccepted, category: CategoryProgress,
+		{name: "progress", status: models.StatusAccepted, category: outbox.CategoryProgress,
 			title: "建设工程规划许可证 已受理", body: "示例住宅", route: "zsb://projects/WF-DEMO-CIVIL/progress", agentSees: true},
 		{name: "correction", status: models.StatusCorrectionRequired,
 			extra:    map[string]any{"reason": "缺少签章", "materials_requested": []string{"总平面图", "委托书"}},
-			category: CategoryCorrection, title: "补正通知：建设工程规划许可证", body: "示例住宅：缺少签章；需补正材料：总平面图、委托书",
+			category: outbox.CategoryCorrection, title: "补正通知：建设工程规划许可证", body: "示例住宅：缺少签章；需补正材料：总平面图、委托书",
 			route: "zsb://projects/WF-DEMO-CIVIL/progress", critical: true, agentSees: true},
-		{name: "rejection", status: models.StatusRejected, extra: map[string]any{"reason": "不符合规划"}, category: CategoryProgress,
+		{name: "rejection", status: models.StatusRejected, extra: map[string]any{"reason": "不符合规划"}, category: outbox.CategoryProgress,
 			title: "建设工程规划许可证 未予许可", body: "示例住宅：不符合规划", route: "zsb://projects/WF-DEMO-CIVIL/progress", critical: true, agentSees: true},
 	}
 	for _, tc := range tests {
@@ -135,13 +136,13 @@ func TestQuietHoursDeferButCorrectionGoesThrough(t *testing.T) {
 	}
 	w.item("ST01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
 	w.drain()
-	if got := w.delivered("tok-ent-demo"); len(got) != 1 || got[0].Data["category"] != CategoryCorrection {
+	if got := w.delivered("tok-ent-demo"); len(got) != 1 || got[0].Data["category"] != outbox.CategoryCorrection {
 		t.Fatalf("night correction pushes = %+v", got)
 	}
 	w.clock.Set(shanghai(2026, 3, 11, 7, 31))
 	w.drain()
 	got := w.delivered("tok-ent-demo")
-	if len(got) != 2 || got[1].Data["category"] != CategoryProgress {
+	if len(got) != 2 || got[1].Data["category"] != outbox.CategoryProgress {
 		t.Fatalf("after quiet hours pushes = %+v", got)
 	}
 }
@@ -149,8 +150,8 @@ func TestQuietHoursDeferButCorrectionGoesThrough(t *testing.T) {
 func TestMutedCategorySilentCorrectionArrives(t *testing.T) {
 	w := newWorld(t, 0)
 	w.prefs(w.ent, func(p *Preferences) {
-		p.Categories[CategoryProgress] = false
-		p.Categories[CategoryCorrection] = false
+		p.Categories[outbox.CategoryProgress] = false
+		p.Categories[outbox.CategoryCorrection] = false
 		p.MutedProjects = []string{"WF-DEMO-CIVIL"}
 	})
 	w.prefs(w.other, func(p *Preferences) { p.PushEnabled = false })
@@ -159,7 +160,7 @@ func TestMutedCategorySilentCorrectionArrives(t *testing.T) {
 	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
 	w.drain()
 	got := w.delivered("tok-ent-demo")
-	if len(got) != 1 || got[0].Data["category"] != CategoryCorrection {
+	if len(got) != 1 || got[0].Data["category"] != outbox.CategoryCorrection {
 		t.Fatalf("pushes = %+v, want only the correction", got)
 	}
 	if n := len(w.inbox(w.ent)); n != 2 {
@@ -346,7 +347,7 @@ func TestIntakePublishFailureGoesBackToTheRelay(t *testing.T) {
 // leaves the transaction committing without waiting for the disk.
 func TestClaimTakesTheEntryOnceAndRelaxesTheCommit(t *testing.T) {
 	w := newWorld(t, 0)
-	entry := models.OutboxEntry{EventID: "ev-claim", Kind: outboxChange, ProjectID: "P1", Payload: `{"kind":"x"}`}
+	entry := models.OutboxEntry{EventID: "ev-claim", Kind: outbox.KindChange, ProjectID: "P1", Payload: `{"kind":"x"}`}
 	if err := w.d.DB.Create(&entry).Error; err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
@@ -45,7 +46,7 @@ func (w *world) dueNotice(i int) {
 	w.t.Helper()
 	now := w.clock.Now().UTC()
 	id := fmt.Sprintf("n_bench_%d", i)
-	n := models.Notification{ID: id, UserID: w.ent.ID, Category: CategoryProgress, Title: "t", Body: "b",
+	n := models.Notification{ID: id, UserID: w.ent.ID, Category: outbox.CategoryProgress, Title: "t", Body: "b",
 		ProjectID: "WF-DEMO-CIVIL", ItemCodes: "GH01", Data: `{"route":"zsb://projects/WF-DEMO-CIVIL/progress"}`, CreatedAt: now}
 	j := models.PushJob{NotificationID: id, UserID: w.ent.ID, ProjectID: "WF-DEMO-CIVIL", State: models.PushJobPending,
 		DueAt: now, ReceivedAt: now}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // fuzzEventSeeds are webhook bodies of every shape the decoder meets: each
@@ -135,7 +136,7 @@ func FuzzPreferencesValidate(f *testing.F) {
 		if len(errs) > 0 {
 			return
 		}
-		if on, set := p.Categories[CategoryCorrection]; set && !on {
+		if on, set := p.Categories[outbox.CategoryCorrection]; set && !on {
 			t.Fatalf("accepted preferences that switch corrections off")
 		}
 		raw, err := json.Marshal(p)
@@ -154,7 +155,7 @@ func FuzzPreferencesValidate(f *testing.F) {
 			if d.Push {
 				t.Fatalf("pushed with push disabled: %+v", d)
 			}
-		case critical || category == CategoryCorrection:
+		case critical || category == outbox.CategoryCorrection:
 			if !d.Push || !d.At.IsZero() {
 				t.Fatalf("a critical notice was not pushed at once: %+v", d)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 	"github.com/weifang/kaigong-zsb/notify/push/fcm"
 )
@@ -30,11 +31,11 @@ var fakeItems = map[string]struct {
 	zh, en string
 	pre    string
 	limit  int
-	mats   []StepMaterial
+	mats   []outbox.StepMaterial
 }{
 	"GH01": {"建设工程规划许可证", "Construction planning permit", "", 5, nil},
 	"ST01": {"施工图审查", "Construction drawing review", "GH01", 10,
-		[]StepMaterial{{Code: "M1", Name: "施工图设计文件"}, {Code: "M2", Name: "勘察文件"}}},
+		[]outbox.StepMaterial{{Code: "M1", Name: "施工图设计文件"}, {Code: "M2", Name: "勘察文件"}}},
 	"SG01": {"施工许可", "Construction permit", "ST01", 3, nil},
 }
 
@@ -45,8 +46,8 @@ func (fakeApprovals) ItemNames(code string) (string, string) {
 	return it.zh, it.en
 }
 
-func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []Step {
-	var out []Step
+func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []outbox.Step {
+	var out []outbox.Step
 	for _, code := range []string{"GH01", "ST01", "SG01"} {
 		it := fakeItems[code]
 		if s := st[code]; s != "" && s != models.StatusNotStarted {
@@ -55,7 +56,7 @@ func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []Step {
 		if it.pre != "" && st[it.pre] != models.StatusApproved && st[it.pre] != models.StatusPreApproved {
 			continue
 		}
-		out = append(out, Step{Code: code, Name: it.zh, NameEn: it.en, Materials: it.mats})
+		out = append(out, outbox.Step{Code: code, Name: it.zh, NameEn: it.en, Materials: it.mats})
 	}
 	return out
 }

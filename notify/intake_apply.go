@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // apply records ev and, unless it is stale, applies it, all in one
@@ -118,8 +119,8 @@ func (a applier) bump(p *models.Project, extra map[string]any) error {
 // outbox entry, in one statement on PostgreSQL: three round trips were a
 // larger cost to the BFF and the database than the statements' own work.
 // It returns the entry's id, 0 if the entry existed already.
-func (a applier) writeItemChange(st models.ItemState, started *time.Time, n note, handed *time.Time) (int64, error) {
-	entry, err := newOutboxEntry(a.ev.EventID, outboxChange, n, handed)
+func (a applier) writeItemChange(st models.ItemState, started *time.Time, n outbox.Note, handed *time.Time) (int64, error) {
+	entry, err := outbox.NewEntry(a.ev.EventID, outbox.KindChange, n, handed)
 	if err != nil {
 		return 0, err
 	}
@@ -231,7 +232,7 @@ func (a applier) changeItem(p *models.Project) error {
 	}
 	var (
 		id  int64
-		n   note
+		n   outbox.Note
 		err error
 	)
 	if a.in.d.DB.Dialect == "postgres" {
@@ -257,7 +258,7 @@ func (a applier) changeItem(p *models.Project) error {
 			return err
 		}
 		n = a.in.itemNote(*p, ev, before, after, a.now)
-		if id, err = writeOutboxEntry(a.tx, ev.EventID, outboxChange, n, handed); err != nil {
+		if id, err = outbox.WriteEntry(a.tx, ev.EventID, outbox.KindChange, n, handed); err != nil {
 			return err
 		}
 	}
@@ -277,14 +278,14 @@ func (a applier) changeItem(p *models.Project) error {
 
 // itemNote snapshots what an item change tells its readers: the change, and
 // the next steps it unlocked with their materials.
-func (in *Intake) itemNote(p models.Project, ev upstreamEvent, before, after map[string]string, now time.Time) note {
+func (in *Intake) itemNote(p models.Project, ev upstreamEvent, before, after map[string]string, now time.Time) outbox.Note {
 	zh, en := in.d.Approvals.ItemNames(ev.ItemCode)
-	n := note{Kind: noteItemStatus, ChangeID: ev.EventID, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
-		Enterprise: p.EnterpriseCode, Category: CategoryProgress, ItemCode: ev.ItemCode, ItemName: zh, ItemNameEn: en,
+	n := outbox.Note{Kind: outbox.NoteItemStatus, ChangeID: ev.EventID, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
+		Enterprise: p.EnterpriseCode, Category: outbox.CategoryProgress, ItemCode: ev.ItemCode, ItemName: zh, ItemNameEn: en,
 		Status: ev.Status, Reason: ev.Reason, Materials: ev.MaterialsRequested}
 	switch ev.Status {
 	case models.StatusCorrectionRequired:
-		n.Category, n.Critical = CategoryCorrection, true
+		n.Category, n.Critical = outbox.CategoryCorrection, true
 	case models.StatusRejected:
 		n.Critical = true
 	default:
@@ -298,7 +299,7 @@ func (in *Intake) itemNote(p models.Project, ev upstreamEvent, before, after map
 			}
 		}
 		if len(n.NextSteps) > 0 {
-			n.Category = CategoryNextSteps
+			n.Category = outbox.CategoryNextSteps
 		}
 	}
 	return n
@@ -326,7 +327,7 @@ func (a applier) assignAgent(p *models.Project, agent models.User) error {
 // correctionTasks gives every agent following p a task to help with the
 // correction. The agents already get the correction notice itself, so the
 // tasks are not pushed again.
-func (a applier) correctionTasks(p *models.Project, n note) error {
+func (a applier) correctionTasks(p *models.Project, n outbox.Note) error {
 	var links []models.ProjectAgent
 	if err := a.tx.Where("project_id = ?", p.ID).Find(&links).Error; err != nil {
 		return err

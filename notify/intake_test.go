@@ -10,6 +10,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 func TestReceiveRejects(t *testing.T) {
@@ -202,7 +203,7 @@ func TestAgentAssignedKeyProjectCreatesTask(t *testing.T) {
 	}
 	w.drain()
 	got := w.delivered("tok-agent-county")
-	if len(got) != 1 || got[0].Data["category"] != CategoryAgentTask || !strings.HasPrefix(got[0].Notification.Title, "新任务：示例住宅") {
+	if len(got) != 1 || got[0].Data["category"] != outbox.CategoryAgentTask || !strings.HasPrefix(got[0].Notification.Title, "新任务：示例住宅") {
 		t.Fatalf("agent pushes = %+v", got)
 	}
 }

@@ -4,16 +4,8 @@ import (
 	"encoding/json"
 	// Time zones must resolve even in a container image without zoneinfo.
 	_ "time/tzdata"
-)
 
-// The notice categories a user can switch on and off.
-const (
-	CategoryProgress     = "progress"
-	CategoryNextSteps    = "next_steps"
-	CategoryCorrection   = "correction"
-	CategoryDeadline     = "deadline"
-	CategoryAgentTask    = "agent_task"
-	CategoryAnnouncement = "announcement"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // Locales the BFF writes notices in.
@@ -55,13 +47,13 @@ type QuietHours struct {
 
 // Categories lists every category, in the contract's order.
 func Categories() []string {
-	return []string{CategoryProgress, CategoryNextSteps, CategoryCorrection,
-		CategoryDeadline, CategoryAgentTask, CategoryAnnouncement}
+	return []string{outbox.CategoryProgress, outbox.CategoryNextSteps, outbox.CategoryCorrection,
+		outbox.CategoryDeadline, outbox.CategoryAgentTask, outbox.CategoryAnnouncement}
 }
 
 // categoryDefault is a category's setting for users who never chose.
 func categoryDefault(category string) bool {
-	return category != CategoryAnnouncement
+	return category != outbox.CategoryAnnouncement
 }
 
 // DefaultPreferences returns the preferences of a user who never set any.

@@ -3,6 +3,8 @@ package notify
 import (
 	"slices"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // Notice is what Decide needs to know about a notice.
@@ -50,7 +52,7 @@ func Decide(p Preferences, n Notice, now time.Time) Decision {
 	if !p.PushEnabled {
 		return Decision{Reason: ReasonPushDisabled}
 	}
-	if n.Critical || n.Category == CategoryCorrection {
+	if n.Critical || n.Category == outbox.CategoryCorrection {
 		return Decision{Push: true, Reason: ReasonCritical}
 	}
 	if n.ProjectID != "" && slices.Contains(p.MutedProjects, n.ProjectID) {

@@ -3,6 +3,8 @@ package notify
 import (
 	"testing"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 func mustZone(t testing.TB, name string) *time.Location {
@@ -19,8 +21,8 @@ func TestDecide(t *testing.T) {
 	at := func(y int, m time.Month, d, h, min, s int) time.Time { return time.Date(y, m, d, h, min, s, 0, sh) }
 	noon := at(2025, 3, 3, 12, 0, 0)
 
-	progress := Notice{Category: CategoryProgress, ProjectID: "WF-1"}
-	correction := Notice{Category: CategoryCorrection, Critical: true, ProjectID: "WF-1"}
+	progress := Notice{Category: outbox.CategoryProgress, ProjectID: "WF-1"}
+	correction := Notice{Category: outbox.CategoryCorrection, Critical: true, ProjectID: "WF-1"}
 
 	tests := []struct {
 		name   string
@@ -37,18 +39,18 @@ func TestDecide(t *testing.T) {
 			Decision{Push: true, Reason: ReasonCritical}},
 		{"critical ignores a mute", func(p *Preferences) { p.MutedProjects = []string{"WF-1"} }, correction, noon,
 			Decision{Push: true, Reason: ReasonCritical}},
-		{"critical ignores a disabled category", func(p *Preferences) { p.Categories[CategoryDeadline] = false },
-			Notice{Category: CategoryDeadline, Critical: true}, at(2025, 3, 3, 3, 0, 0),
+		{"critical ignores a disabled category", func(p *Preferences) { p.Categories[outbox.CategoryDeadline] = false },
+			Notice{Category: outbox.CategoryDeadline, Critical: true}, at(2025, 3, 3, 3, 0, 0),
 			Decision{Push: true, Reason: ReasonCritical}},
-		{"a correction is critical even unflagged", nil, Notice{Category: CategoryCorrection}, at(2025, 3, 3, 23, 0, 0),
+		{"a correction is critical even unflagged", nil, Notice{Category: outbox.CategoryCorrection}, at(2025, 3, 3, 23, 0, 0),
 			Decision{Push: true, Reason: ReasonCritical}},
 		{"muted project drops", func(p *Preferences) { p.MutedProjects = []string{"WF-9", "WF-1"} }, progress, noon,
 			Decision{Reason: ReasonProjectMuted}},
 		{"other project not muted", func(p *Preferences) { p.MutedProjects = []string{"WF-9"} }, progress, noon,
 			Decision{Push: true, Reason: ReasonAllowed}},
-		{"disabled category drops", func(p *Preferences) { p.Categories[CategoryProgress] = false }, progress, noon,
+		{"disabled category drops", func(p *Preferences) { p.Categories[outbox.CategoryProgress] = false }, progress, noon,
 			Decision{Reason: ReasonCategoryDisabled}},
-		{"announcements are off by default", nil, Notice{Category: CategoryAnnouncement}, noon,
+		{"announcements are off by default", nil, Notice{Category: outbox.CategoryAnnouncement}, noon,
 			Decision{Reason: ReasonCategoryDisabled}},
 		{"missing category keeps its default", func(p *Preferences) { p.Categories = map[string]bool{} }, progress, noon,
 			Decision{Push: true, Reason: ReasonAllowed}},
@@ -80,7 +82,7 @@ func TestDecide(t *testing.T) {
 			Decision{Push: true, Reason: ReasonAllowed}},
 		{"unknown zone falls back to Shanghai", func(p *Preferences) { p.Timezone = "Nowhere/Land" }, progress, at(2025, 3, 3, 23, 0, 0),
 			Decision{Push: true, At: at(2025, 3, 4, 7, 30, 0), Reason: ReasonQuietHours}},
-		{"a disabled category in quiet hours is dropped, not deferred", func(p *Preferences) { p.Categories[CategoryProgress] = false }, progress, at(2025, 3, 3, 23, 0, 0),
+		{"a disabled category in quiet hours is dropped, not deferred", func(p *Preferences) { p.Categories[outbox.CategoryProgress] = false }, progress, at(2025, 3, 3, 23, 0, 0),
 			Decision{Reason: ReasonCategoryDisabled}},
 	}
 	for _, tt := range tests {
@@ -125,7 +127,7 @@ func TestDecideAcrossDST(t *testing.T) {
 			p := DefaultPreferences()
 			p.Timezone = "America/New_York"
 			p.QuietHours.Start, p.QuietHours.End = tt.start, tt.end
-			got := Decide(p, Notice{Category: CategoryProgress}, tt.now)
+			got := Decide(p, Notice{Category: outbox.CategoryProgress}, tt.now)
 			want := Decision{Push: true, Reason: ReasonAllowed}
 			if !tt.want.IsZero() {
 				want = Decision{Push: true, At: tt.want, Reason: ReasonQuietHours}
@@ -149,7 +151,7 @@ func assertDecision(t *testing.T, got, want Decision) {
 func BenchmarkDecide(b *testing.B) {
 	p := DefaultPreferences()
 	p.MutedProjects = []string{"WF-7", "WF-8", "WF-9"}
-	n := Notice{Category: CategoryProgress, ProjectID: "WF-1"}
+	n := Notice{Category: outbox.CategoryProgress, ProjectID: "WF-1"}
 	now := time.Date(2025, 3, 3, 23, 0, 0, 0, mustZone(b, "Asia/Shanghai"))
 	b.ReportAllocs()
 	for b.Loop() {

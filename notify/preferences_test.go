@@ -8,6 +8,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // contractPreferences is the example of the contract's "Push preferences".
@@ -65,7 +66,7 @@ func TestPreferencesValidate(t *testing.T) {
 		}, nil},
 		{"partial categories are fine", func(p *Preferences) { p.Categories = map[string]bool{"progress": false} }, nil},
 		{"edges of the day", func(p *Preferences) { p.QuietHours.Start, p.QuietHours.End = "23:59", "00:00" }, nil},
-		{"correction switched off", func(p *Preferences) { p.Categories[CategoryCorrection] = false }, []string{"categories.correction"}},
+		{"correction switched off", func(p *Preferences) { p.Categories[outbox.CategoryCorrection] = false }, []string{"categories.correction"}},
 		{"unknown category", func(p *Preferences) { p.Categories["marketing"] = true }, []string{"categories.marketing"}},
 		{"bad times", func(p *Preferences) { p.QuietHours.Start, p.QuietHours.End = "24:00", "7:30" }, []string{"quiet_hours.start", "quiet_hours.end"}},
 		{"minutes out of range", func(p *Preferences) { p.QuietHours.Start = "22:60" }, []string{"quiet_hours.start"}},
@@ -104,7 +105,7 @@ func TestPreferencesValidate(t *testing.T) {
 
 func TestCorrectionOffMessage(t *testing.T) {
 	p := DefaultPreferences()
-	p.Categories[CategoryCorrection] = false
+	p.Categories[outbox.CategoryCorrection] = false
 	want := models.FieldError{Field: "categories.correction", Message: "critical notices cannot be switched off"}
 	if got := p.Validate(); len(got) != 1 || got[0] != want {
 		t.Errorf("Validate() = %+v, want %+v", got, want)

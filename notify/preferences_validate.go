@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // Limits on muted projects: enough for any real portfolio, small enough to
@@ -30,8 +31,8 @@ func (p Preferences) Validate() []models.FieldError {
 			add("categories."+c, "unknown category; known are %s", strings.Join(Categories(), ", "))
 		}
 	}
-	if on, set := p.Categories[CategoryCorrection]; set && !on {
-		add("categories."+CategoryCorrection, "critical notices cannot be switched off")
+	if on, set := p.Categories[outbox.CategoryCorrection]; set && !on {
+		add("categories."+outbox.CategoryCorrection, "critical notices cannot be switched off")
 	}
 
 	start, startOK := parseClock(p.QuietHours.Start)

@@ -7,13 +7,14 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // recipients lists the users a note goes to (their ID and RegionCode only),
 // with their push preferences (read in the same statement): its explicit recipients, the agents of a
 // task's level covering its region, or the project's enterprise users and
 // the agents following the project.
-func recipients(tx *gorm.DB, n note) ([]models.User, map[int64]Preferences, error) {
+func recipients(tx *gorm.DB, n outbox.Note) ([]models.User, map[int64]Preferences, error) {
 	var rows []recipientRow
 	// Only what delivering reads: the id, and the region for tasks.
 	q := tx.Model(&models.User{}).Select("users.id, users.region_code, prefs.data AS pref_data").
@@ -23,7 +24,7 @@ func recipients(tx *gorm.DB, n note) ([]models.User, map[int64]Preferences, erro
 	switch {
 	case len(n.Recipients) > 0:
 		err = q.Where("users.id IN ?", n.Recipients).Find(&rows).Error
-	case n.Kind == noteTask:
+	case n.Kind == outbox.NoteTask:
 		var agents []recipientRow
 		err = q.Where("users.role = ? AND users.agent_level = ?", models.RoleAgent, n.TaskLevel).Find(&agents).Error
 		for _, a := range agents {

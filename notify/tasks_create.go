@@ -8,11 +8,12 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // createTask inserts t (idempotently when it has a DedupKey) and, when n is
 // not nil and the task is new, the outbox work that pushes it, in tx.
-func createTask(tx *gorm.DB, t *models.AgentTask, n *note) error {
+func createTask(tx *gorm.DB, t *models.AgentTask, n *outbox.Note) error {
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
 	if res.Error != nil {
 		return res.Error
@@ -25,17 +26,17 @@ func createTask(tx *gorm.DB, t *models.AgentTask, n *note) error {
 
 // pushTask writes the outbox work telling agents about t at its current
 // level; the (task, level) pair keeps an escalation's push unique.
-func pushTask(tx *gorm.DB, t models.AgentTask, n note) error {
+func pushTask(tx *gorm.DB, t models.AgentTask, n outbox.Note) error {
 	n.TaskID = t.ID
 	n.TaskLevel = t.Level
 	n.ChangeID = fmt.Sprintf("task:%d:%s", t.ID, t.Level)
-	return writeOutbox(tx, n.ChangeID, outboxTask, n)
+	return outbox.Write(tx, n.ChangeID, outbox.KindTask, n)
 }
 
 // taskNote is the notice of a task; recipients nil means the agents of the
 // task's level covering its region.
-func taskNote(p models.Project, t models.AgentTask, now time.Time, recipients []int64) *note {
-	return &note{Kind: noteTask, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
-		Category: CategoryAgentTask, TaskKind: t.Kind, TaskLevel: t.Level, Region: t.RegionCode,
+func taskNote(p models.Project, t models.AgentTask, now time.Time, recipients []int64) *outbox.Note {
+	return &outbox.Note{Kind: outbox.NoteTask, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
+		Category: outbox.CategoryAgentTask, TaskKind: t.Kind, TaskLevel: t.Level, Region: t.RegionCode,
 		Recipients: recipients}
 }

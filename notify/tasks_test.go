@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 func (w *world) project() models.Project {
@@ -29,7 +30,7 @@ func TestHelpRequestPushedClaimedCompleted(t *testing.T) {
 	}
 	w.drain()
 	got := w.delivered("tok-agent-town")
-	if len(got) != 1 || got[0].Notification.Title != "新任务：示例住宅项目申请帮代办" || got[0].Data["category"] != CategoryAgentTask {
+	if len(got) != 1 || got[0].Notification.Title != "新任务：示例住宅项目申请帮代办" || got[0].Data["category"] != outbox.CategoryAgentTask {
 		t.Fatalf("town agent pushes = %+v", got)
 	}
 	if n := len(w.delivered("tok-agent-county")); n != 0 {
@@ -131,7 +132,7 @@ func TestDeadlineWarnsOnce(t *testing.T) {
 	w.drain()
 	got := w.delivered("tok-ent-demo")
 	last := got[len(got)-1]
-	if last.Data["category"] != CategoryDeadline || !strings.HasPrefix(last.Notification.Title, "时限提醒：建设工程规划许可证") {
+	if last.Data["category"] != outbox.CategoryDeadline || !strings.HasPrefix(last.Notification.Title, "时限提醒：建设工程规划许可证") {
 		t.Fatalf("deadline push = %+v", last)
 	}
 	w.clock.Set(shanghai(2026, 3, 18, 9, 0)) // overdue

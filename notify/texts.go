@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
 // statusText names item statuses in each locale, as a notice title ends.
@@ -47,7 +48,7 @@ func (t texts) join(list []string) string {
 	return strings.Join(list, "、")
 }
 
-func (t texts) itemName(n note) string {
+func (t texts) itemName(n outbox.Note) string {
 	if t.en && n.ItemNameEn != "" {
 		return n.ItemNameEn
 	}
@@ -58,20 +59,20 @@ func (t texts) itemName(n note) string {
 }
 
 // render writes a note's title and body in the locale.
-func (t texts) render(n note) (title, body string) {
+func (t texts) render(n outbox.Note) (title, body string) {
 	switch n.Kind {
-	case noteTask:
+	case outbox.NoteTask:
 		kind := t.pick(taskText[n.TaskKind])
 		if t.en {
 			return "New task: " + n.ProjectName + " " + kind, "Claim it in your task list."
 		}
 		return "新任务：" + n.ProjectName + "项目" + kind, "请在“我的任务”中认领办理。"
-	case noteDeadlineSoon:
+	case outbox.NoteDeadlineSoon:
 		if t.en {
 			return "Due soon: " + t.subject(n), fmt.Sprintf("%s: %d working days left, due %s.", n.ProjectName, n.DaysLeft, n.DueOn)
 		}
 		return "时限提醒：" + t.subject(n), fmt.Sprintf("%s：剩余 %d 个工作日，%s 到期。", n.ProjectName, n.DaysLeft, n.DueOn)
-	case noteDeadlineOverdue:
+	case outbox.NoteDeadlineOverdue:
 		if t.en {
 			return "Overdue: " + t.subject(n), fmt.Sprintf("%s: was due %s.", n.ProjectName, n.DueOn)
 		}
@@ -142,7 +143,7 @@ func (t texts) sep() string {
 	return "："
 }
 
-func (t texts) subject(n note) string {
+func (t texts) subject(n outbox.Note) string {
 	if n.ItemCode == "" {
 		if t.en {
 			return "project deadline"

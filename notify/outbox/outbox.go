@@ -1,4 +1,9 @@
-package notify
+// Package outbox is the seam between the writers of notification work and
+// the pipeline that delivers it: a writer (the upstream intake, help-agent
+// tasks, the deadline scan) records a Note as an outbox entry in the same
+// transaction as the change it describes, and only the pipeline consumes
+// entries. The Note is everything a notice's texts need, snapshotted then.
+package outbox
 
 import (
 	"encoding/json"
@@ -10,26 +15,37 @@ import (
 	"github.com/weifang/kaigong-zsb/models"
 )
 
-// Outbox entry kinds. An entry's (EventID, Kind) is unique, so writing the
-// same work twice is a no-op.
+// Entry kinds. An entry's (EventID, Kind) is unique, so writing the same
+// work twice is a no-op.
 const (
-	outboxChange   = "change"   // an item's status changed
-	outboxTask     = "task"     // an agent task to push to agents
-	outboxDeadline = "deadline" // a deadline warning
+	KindChange   = "change"   // an item's status changed
+	KindTask     = "task"     // an agent task to push to agents
+	KindDeadline = "deadline" // a deadline warning
 )
 
 // Note kinds say which text a note renders to.
 const (
-	noteItemStatus      = "item_status"
-	noteTask            = "task"
-	noteDeadlineSoon    = "deadline_soon"
-	noteDeadlineOverdue = "deadline_overdue"
+	NoteItemStatus      = "item_status"
+	NoteTask            = "task"
+	NoteDeadlineSoon    = "deadline_soon"
+	NoteDeadlineOverdue = "deadline_overdue"
 )
 
-// note is the snapshot of one notice written to the outbox with the change
+// The notice categories a user can switch on and off (the contract's push
+// preferences); every Note carries one.
+const (
+	CategoryProgress     = "progress"
+	CategoryNextSteps    = "next_steps"
+	CategoryCorrection   = "correction"
+	CategoryDeadline     = "deadline"
+	CategoryAgentTask    = "agent_task"
+	CategoryAnnouncement = "announcement"
+)
+
+// Note is the snapshot of one notice written to the outbox with the change
 // it describes: everything the texts need, so a re-delivery renders the
 // same notice however the project has moved on since.
-type note struct {
+type Note struct {
 	Kind        string    `json:"kind"`
 	ChangeID    string    `json:"change_id"` // unique per notice; notification ids derive from it
 	ReceivedAt  time.Time `json:"received_at"`
@@ -59,19 +75,19 @@ type note struct {
 	Recipients []int64 `json:"recipients,omitempty"`
 }
 
-// itemCodes lists the items a note is about, for the push data.
-func (n note) itemCodes() []string {
+// ItemCodes lists the items a note is about, for the push data.
+func (n Note) ItemCodes() []string {
 	if n.ItemCode == "" {
 		return nil
 	}
 	return []string{n.ItemCode}
 }
 
-// route is the app deep link a note opens.
-func (n note) route() string {
+// Route is the app deep link a note opens.
+func (n Note) Route() string {
 	base := "zsb://projects/" + n.ProjectID
 	switch {
-	case n.Kind == noteTask:
+	case n.Kind == NoteTask:
 		return "zsb://agent/tasks"
 	case len(n.NextSteps) > 0:
 		return base + "/next-steps"
@@ -80,21 +96,21 @@ func (n note) route() string {
 	}
 }
 
-// writeOutbox stores a note as outbox work in tx, for the relay to publish.
-// A second write of the same (event, kind) is ignored, which keeps
+// Write stores a note as outbox work in tx, for the pipeline's relay to
+// publish. A second write of the same (event, kind) is ignored, which keeps
 // event-born work idempotent.
-func writeOutbox(tx *gorm.DB, eventID, kind string, n note) error {
-	_, err := writeOutboxEntry(tx, eventID, kind, n, nil)
+func Write(tx *gorm.DB, eventID, kind string, n Note) error {
+	_, err := WriteEntry(tx, eventID, kind, n, nil)
 	return err
 }
 
-// writeOutboxEntry is writeOutbox for a writer that publishes the entry to
+// WriteEntry is Write for a writer that publishes the entry to
 // the stream itself once tx has committed: handedAt, when set, records the
 // entry as relayed then (the relay re-drives it only if it is still
 // unprocessed RedriveAfter later). It returns the new entry's id, or 0 when
 // the entry existed already.
-func writeOutboxEntry(tx *gorm.DB, eventID, kind string, n note, handedAt *time.Time) (int64, error) {
-	entry, err := newOutboxEntry(eventID, kind, n, handedAt)
+func WriteEntry(tx *gorm.DB, eventID, kind string, n Note, handedAt *time.Time) (int64, error) {
+	entry, err := NewEntry(eventID, kind, n, handedAt)
 	if err != nil {
 		return 0, err
 	}
@@ -105,9 +121,9 @@ func writeOutboxEntry(tx *gorm.DB, eventID, kind string, n note, handedAt *time.
 	return entry.ID, nil
 }
 
-// newOutboxEntry is the outbox row of note n, recorded as relayed at
+// NewEntry is the outbox row of note n, recorded as relayed at
 // handedAt when that is set.
-func newOutboxEntry(eventID, kind string, n note, handedAt *time.Time) (models.OutboxEntry, error) {
+func NewEntry(eventID, kind string, n Note, handedAt *time.Time) (models.OutboxEntry, error) {
 	payload, err := json.Marshal(n)
 	if err != nil {
 		return models.OutboxEntry{}, err
@@ -117,4 +133,20 @@ func newOutboxEntry(eventID, kind string, n note, handedAt *time.Time) (models.O
 		entry.RelayedAt, entry.Attempts = handedAt, 1
 	}
 	return entry, nil
+}
+
+// Step is one next step of a project as snapshotted into notification work,
+// so that a re-delivered notice reads exactly as the first one.
+type Step struct {
+	Code      string         `json:"code"`
+	Name      string         `json:"name"`
+	NameEn    string         `json:"name_en,omitempty"`
+	Materials []StepMaterial `json:"materials,omitempty"`
+}
+
+// StepMaterial is one material to prepare for a next step.
+type StepMaterial struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	NameEn string `json:"name_en,omitempty"`
 }
