@@ -35,7 +35,7 @@ const scanPage = 200
 // wrote.
 func (s *deadlines) scanOnce(ctx context.Context) (int, error) {
 	now := s.d.Now()
-	today := dateOf(now)
+	today := workdays.DateOf(now)
 	warned := 0
 	after := ""
 	for {
@@ -150,11 +150,11 @@ func (s *deadlines) limitDeadlines(p models.Project, states []models.ItemState, 
 			continue
 		}
 		if limit := s.d.Approvals.ItemLimit(p, st.ItemCode); limit > 0 {
-			clock(st.ItemCode, dateOf(*st.AcceptedOn), limit+st.CorrectionWorkingDays)
+			clock(st.ItemCode, workdays.DateOf(*st.AcceptedOn), limit+st.CorrectionWorkingDays)
 		}
 	}
 	if limit := s.d.Approvals.ProjectLimit(p); running && limit > 0 && p.StartedOn != nil {
-		clock("", dateOf(*p.StartedOn), limit+pausedDays)
+		clock("", workdays.DateOf(*p.StartedOn), limit+pausedDays)
 	}
 	return out
 }

@@ -51,15 +51,6 @@ type pushPayload struct {
 	Critical       bool     `json:"critical,omitempty"`
 }
 
-// lockRows adds FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent
-// instances take disjoint rows; SQLite serialises writers anyway.
-func lockRows(db *gorm.DB, dialect string) *gorm.DB {
-	if dialect == "postgres" {
-		return db.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-	}
-	return db
-}
-
 // planDue turns the push jobs due now into deliveries, stopping after the
 // notice that takes the transaction past planBudget deliveries. It returns
 // how many jobs it handled; the jobs it left stay pending for the next call.
@@ -69,7 +60,7 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 	err := ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		handled = 0
 		var due []models.PushJob
-		if err := lockRows(tx, ds.d.DB.Dialect).Where("state = ? AND due_at <= ?", models.PushJobPending, now.UTC()).
+		if err := ds.d.DB.SkipLocked(tx).Where("state = ? AND due_at <= ?", models.PushJobPending, now.UTC()).
 			Order("due_at").Limit(jobBatch).Find(&due).Error; err != nil {
 			return err
 		}
@@ -89,7 +80,7 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 				// The rest of the burst: this user's other ordinary jobs for
 				// the project due within the window join this push.
 				var more []models.PushJob
-				if err := lockRows(tx, ds.d.DB.Dialect).Where("state = ? AND user_id = ? AND project_id = ? AND critical = ? AND due_at <= ? AND notification_id <> ?",
+				if err := ds.d.DB.SkipLocked(tx).Where("state = ? AND user_id = ? AND project_id = ? AND critical = ? AND due_at <= ? AND notification_id <> ?",
 					models.PushJobPending, j.UserID, j.ProjectID, false, now.Add(ds.d.Settings.DigestWindow).UTC(), j.NotificationID).
 					Order("due_at").Find(&more).Error; err != nil {
 					return err

@@ -33,7 +33,7 @@ func (e *escalator) escalateOnce(ctx context.Context) (int, error) {
 	moved := 0
 	err := e.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var due []models.AgentTask
-		if err := lockRows(tx, e.d.DB.Dialect).Where("status = ? AND escalate_at IS NOT NULL AND escalate_at <= ?", models.TaskOpen, now).
+		if err := e.d.DB.SkipLocked(tx).Where("status = ? AND escalate_at IS NOT NULL AND escalate_at <= ?", models.TaskOpen, now).
 			Order("escalate_at").Limit(escalateBatch).Find(&due).Error; err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -148,6 +149,6 @@ func (in *Intake) handOff(ctx context.Context, ids []int64) {
 
 // civilDay is the Asia/Shanghai date of t as stored in date columns.
 func civilDay(t time.Time) *time.Time {
-	d := dateOf(t).Midnight()
+	d := workdays.DateOf(t).Midnight()
 	return &d
 }

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
@@ -183,7 +184,7 @@ func (a applier) changeItem(p *models.Project) error {
 	}
 	day := civilDay(ev.OccurredAt)
 	if st.Status == models.StatusCorrectionRequired && ev.Status != models.StatusCorrectionRequired && st.CorrectionSince != nil {
-		n, _ := a.in.d.Calendar.WorkingDaysBetween(dateOf(*st.CorrectionSince), dateOf(ev.OccurredAt))
+		n, _ := a.in.d.Calendar.WorkingDaysBetween(workdays.DateOf(*st.CorrectionSince), workdays.DateOf(ev.OccurredAt))
 		st.CorrectionWorkingDays += n
 		st.CorrectionSince = nil
 	}

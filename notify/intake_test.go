@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/testenv"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
@@ -117,7 +118,7 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 
 	var p models.Project
 	w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL")
-	if p.Version != 2 || p.LastSequence != 2 || p.StartedOn == nil || dateOf(*p.StartedOn).String() != "2026-03-10" {
+	if p.Version != 2 || p.LastSequence != 2 || p.StartedOn == nil || workdays.DateOf(*p.StartedOn).String() != "2026-03-10" {
 		t.Fatalf("project after acceptance = %+v", p)
 	}
 
@@ -159,7 +160,7 @@ func TestReceiveCorrectionClock(t *testing.T) {
 	w.item("GH01", models.StatusAccepted, nil)
 	var st models.ItemState
 	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01")
-	if st.CorrectionSince != nil || st.CorrectionWorkingDays != 4 || dateOf(*st.AcceptedOn).String() != "2026-03-10" {
+	if st.CorrectionSince != nil || st.CorrectionWorkingDays != 4 || workdays.DateOf(*st.AcceptedOn).String() != "2026-03-10" {
 		t.Fatalf("item after correction = %+v", st)
 	}
 }

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"reflect"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -28,7 +27,7 @@ func recipients(tx *gorm.DB, n outbox.Note) ([]models.User, map[int64]Preference
 		var agents []recipientRow
 		err = q.Where("users.role = ? AND users.agent_level = ?", models.RoleAgent, n.TaskLevel).Find(&agents).Error
 		for _, a := range agents {
-			if regionCovers(a.RegionCode, n.Region) {
+			if models.RegionCovers(a.RegionCode, n.Region) {
 				rows = append(rows, a)
 			}
 		}
@@ -63,20 +62,4 @@ func tableOf(tx *gorm.DB, model any) string {
 type recipientRow struct {
 	models.User
 	PrefData *string
-}
-
-// regionScope trims the zero pairs that pad an administrative division
-// code: a city agent's 370700 covers every 3707…, a district's 370702 its
-// towns 370702xxx.
-func regionScope(region string) string {
-	s := region
-	for len(s) > 2 && strings.HasSuffix(s, "00") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
-
-// regionCovers reports whether an agent of agentRegion serves taskRegion.
-func regionCovers(agentRegion, taskRegion string) bool {
-	return agentRegion != "" && strings.HasPrefix(taskRegion, regionScope(agentRegion))
 }

@@ -31,7 +31,7 @@ func (r *relay) relayOnce(ctx context.Context) (int, error) {
 	now := r.d.Now()
 	var rows []models.OutboxEntry
 	err := r.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := lockRows(tx, r.d.DB.Dialect).Select("id", "attempts").
+		if err := r.d.DB.SkipLocked(tx).Select("id", "attempts").
 			Where("processed_at IS NULL AND attempts < ? AND (relayed_at IS NULL OR relayed_at < ?)",
 				maxRelays, now.Add(-r.d.Settings.RedriveAfter).UTC()).
 			Order("id").Limit(relayBatch).Find(&rows).Error; err != nil {

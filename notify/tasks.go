@@ -71,7 +71,7 @@ func (s *Tasks) ListForAgent(ctx context.Context, agent models.User, status stri
 		limit = 20
 	}
 	q := s.d.DB.WithContext(ctx).Model(&models.AgentTask{})
-	open := s.d.DB.Where("status = ? AND level = ? AND region_code LIKE ?", models.TaskOpen, agent.AgentLevel, regionScope(agent.RegionCode)+"%")
+	open := s.d.DB.Where("status = ? AND level = ? AND region_code LIKE ?", models.TaskOpen, agent.AgentLevel, models.RegionScope(agent.RegionCode)+"%")
 	switch status {
 	case models.TaskOpen:
 		q = q.Where(open)
@@ -104,7 +104,7 @@ func (s *Tasks) Claim(ctx context.Context, agent models.User, taskID int64) (mod
 	now := s.d.Now().UTC()
 	db := s.d.DB.WithContext(ctx)
 	res := db.Model(&models.AgentTask{}).
-		Where("id = ? AND status = ? AND level = ? AND region_code LIKE ?", taskID, models.TaskOpen, agent.AgentLevel, regionScope(agent.RegionCode)+"%").
+		Where("id = ? AND status = ? AND level = ? AND region_code LIKE ?", taskID, models.TaskOpen, agent.AgentLevel, models.RegionScope(agent.RegionCode)+"%").
 		Updates(map[string]any{"status": models.TaskClaimed, "claimed_by": agent.ID, "claimed_at": now, "escalate_at": nil, "updated_at": now})
 	if res.Error != nil {
 		return models.AgentTask{}, unavailable(res.Error)
@@ -154,7 +154,7 @@ func (s *Tasks) visible(ctx context.Context, agent models.User, taskID int64) (m
 		return models.AgentTask{}, unavailable(err)
 	}
 	own := t.ClaimedBy != nil && *t.ClaimedBy == agent.ID
-	if agent.Role != models.RoleAgent || (!own && (t.Level != agent.AgentLevel || !regionCovers(agent.RegionCode, t.RegionCode))) {
+	if agent.Role != models.RoleAgent || (!own && (t.Level != agent.AgentLevel || !models.RegionCovers(agent.RegionCode, t.RegionCode))) {
 		return models.AgentTask{}, models.ErrNotFound
 	}
 	return t, nil

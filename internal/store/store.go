@@ -16,6 +16,7 @@ import (
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 
 	"github.com/weifang/kaigong-zsb/models"
@@ -146,6 +147,15 @@ func Unread(tx *gorm.DB, userID int64) (int64, error) {
 		return 0, nil
 	}
 	return max(n[0], 0), nil
+}
+
+// SkipLocked adds FOR UPDATE SKIP LOCKED to q on PostgreSQL, so concurrent
+// instances take disjoint rows; SQLite serialises writers anyway.
+func (d *DB) SkipLocked(q *gorm.DB) *gorm.DB {
+	if d.Dialect == "postgres" {
+		return q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	return q
 }
 
 // Ping checks that the database answers; /readyz uses it.
