@@ -54,6 +54,16 @@ const (
 // by kind. A stored entry is never modified; adding a view stores a copy.
 type localViews map[Kind]View
 
+// complete reports whether lv holds every kind of view, computed for day.
+func (lv localViews) complete(day string) bool {
+	for _, k := range allKinds {
+		if view, ok := lv[k]; !ok || view.Day != day {
+			return false
+		}
+	}
+	return true
+}
+
 func (lv localViews) weight() int {
 	n := 0
 	for _, v := range lv {
@@ -155,11 +165,7 @@ func (v *Views) remember(t localcache.Ticket, kind Kind, view View) {
 // rememberAll keeps every view of b in the process, built from a read that
 // began at t.
 func (v *Views) rememberAll(t localcache.Ticket, b built) {
-	lv := make(localViews, len(b.bodies))
-	for kind := range b.bodies {
-		lv[kind] = b.view(kind)
-	}
-	v.local.Put(t, b.projectID, lv)
+	v.local.Put(t, b.projectID, b.views())
 }
 
 // announce tells every instance that projectID's views changed.
@@ -247,16 +253,11 @@ func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]
 				continue
 			}
 		}
-		all, shared, err := v.rebuild(ctx, id, cacheOK)
+		view, err := v.rebuild(ctx, id, kind, day, cacheOK)
 		if err != nil {
 			return nil, err
 		}
-		if !shared {
-			// Built here, from the database as it was after the ticket: a
-			// rebuild joined from another reader may have read it before.
-			v.rememberAll(ticket, all)
-		}
-		out[i] = all.view(kind)
+		out[i] = view
 	}
 	return out, nil
 }
@@ -271,6 +272,9 @@ func (v *Views) localView(projectID string, kind Kind, day string) (View, bool) 
 	}
 	return View{}, false
 }
+
+// allKinds lists every view kind.
+var allKinds = []Kind{Progress, Guide, NextSteps, Summary}
 
 func decodeCached(projectID string, vals []any) (View, bool) {
 	s := make([]string, len(vals))
@@ -354,30 +358,49 @@ type built struct {
 	bodies     map[Kind][]byte
 }
 
+// views is every view of b, by kind.
+func (b built) views() localViews {
+	lv := make(localViews, len(b.bodies))
+	for kind := range b.bodies {
+		lv[kind] = b.view(kind)
+	}
+	return lv
+}
+
 func (b built) view(kind Kind) View {
 	return View{ProjectID: b.projectID, Version: b.version, Day: b.day, Enterprise: b.enterprise, AgentIDs: b.agents, Body: b.bodies[kind], etag: ETag(b.version, b.day)}
 }
 
-// rebuild builds every view once per project at a time (singleflight) and,
-// when write is set, stores them unless the cache already holds a newer
-// version.
-func (v *Views) rebuild(ctx context.Context, projectID string, write bool) (b built, shared bool, err error) {
-	res, err, shared := v.group.Do(projectID, func() (any, error) {
+// rebuild builds every view once per project at a time (singleflight),
+// keeps them in the process and, when write is set, stores them unless the
+// cache already holds a newer version. A reader that arrives just after a
+// rebuild finished finds its views in the process and builds nothing.
+func (v *Views) rebuild(ctx context.Context, projectID string, kind Kind, day string, write bool) (View, error) {
+	res, err, _ := v.group.Do(projectID, func() (any, error) {
+		// A rebuild that finished just before this one began has left the
+		// views in the process.
+		if lv, ok := v.local.Get(projectID); ok && lv.complete(day) {
+			return lv, nil
+		}
+		// The ticket is taken before the database is read, so an
+		// invalidation during the build keeps the result out of the process.
+		ticket := v.local.Begin()
 		b, err := v.build(ctx, projectID, true)
 		if err != nil {
-			return built{}, err
+			return nil, err
 		}
 		if write {
 			if err := v.store(ctx, b); err != nil {
 				v.log.WarnContext(ctx, "project view cache write failed", "project_id", projectID, "err", err)
 			}
 		}
-		return b, nil
+		v.rememberAll(ticket, b)
+		return b.views(), nil
 	})
 	if err != nil {
-		return built{}, shared, err
+		return View{}, err
 	}
-	return res.(built), shared, nil
+	return res.(localViews)[kind], nil
 }
 
 // storeScript replaces the cached views unless the cache holds a newer

@@ -108,7 +108,8 @@ func TestWorkingDaysBetween(t *testing.T) {
 		{"2026-09-30", "2026-10-09", 2}, // 8 and 9 October
 		{"2026-09-30", "2026-10-10", 3}, // plus the make-up Saturday
 		{"2026-09-19", "2026-09-20", 1}, // make-up Sunday counts
-		{"2026-12-31", "2027-01-01", 1}, // 2027 uncovered: Friday counts
+		{"2098-12-31", "2099-01-01", 1}, // 2099 uncovered: Thursday counts
+		{"2026-12-31", "2027-01-01", 0}, // 2027's New Year, from the official schedule
 		// 2026: 261 weekdays, 19 of them holidays, plus 6 make-up days.
 		{"2025-12-31", "2026-12-31", 248},
 	}
@@ -164,7 +165,7 @@ func TestUncoveredYearFallsBackToWeekdays(t *testing.T) {
 	if due.String() != "2099-01-02" || covered {
 		t.Errorf("AddWorkingDays across into %d = %s (covered %v), want 2099-01-02, uncovered", year, due, covered)
 	}
-	if _, covered := c.WorkingDaysBetween(mustDate(t, "2026-12-30"), mustDate(t, "2027-01-05")); covered {
+	if _, covered := c.WorkingDaysBetween(mustDate(t, "2098-12-30"), mustDate(t, "2099-01-05")); covered {
 		t.Error("WorkingDaysBetween into an uncovered year reported covered")
 	}
 }

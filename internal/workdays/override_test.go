@@ -7,35 +7,34 @@ import (
 	"testing"
 )
 
-// override2027 is an operator file for a year the library does not carry.
-// The days are illustrative, not the official 2027 schedule.
-const override2027 = `{
-  "years": [2027],
-  "holidays": ["2027-01-01", "2027-02-08", "2027-02-09"],
-  "workdays": ["2027-02-07"]
+// override2099 is an operator file for a year the library cannot carry yet.
+// The days are illustrative, not an official schedule.
+const override2099 = `{
+  "years": [2099],
+  "holidays": ["2099-01-01", "2099-02-09", "2099-02-10"],
+  "workdays": ["2099-02-08"]
 }`
 
 func TestOverrideAddsAYear(t *testing.T) {
-	plain := newCalendar(t)
-	if plain.Covers(2027) {
-		t.Skip("the library now carries 2027; the override test needs an uncovered year")
+	if plain := newCalendar(t); plain.Covers(2099) {
+		t.Fatal("the library carries 2099; pick a later year for the override test")
 	}
-	c, err := New(strings.NewReader(override2027))
+	c, err := New(strings.NewReader(override2099))
 	if err != nil {
 		t.Fatalf("New(override): %v", err)
 	}
-	if !c.Covers(2027) || !c.Covers(2026) {
-		t.Fatalf("Covers(2027) = %v, Covers(2026) = %v; want both", c.Covers(2027), c.Covers(2026))
+	if !c.Covers(2099) || !c.Covers(2026) {
+		t.Fatalf("Covers(2099) = %v, Covers(2026) = %v; want both", c.Covers(2099), c.Covers(2026))
 	}
 	tests := []struct {
 		day  string
 		want bool
 	}{
-		{"2027-01-01", false}, // Friday, holiday
-		{"2027-02-07", true},  // Sunday, make-up day
-		{"2027-02-08", false}, // Monday, holiday
-		{"2027-02-10", true},  // Wednesday, ordinary
-		{"2027-02-13", false}, // Saturday, ordinary weekend
+		{"2099-01-01", false}, // Thursday, holiday
+		{"2099-02-08", true},  // Sunday, make-up day
+		{"2099-02-09", false}, // Monday, holiday
+		{"2099-02-11", true},  // Wednesday, ordinary
+		{"2099-02-14", false}, // Saturday, ordinary weekend
 	}
 	for _, tt := range tests {
 		got, covered := c.IsWorkday(mustDate(t, tt.day))
@@ -43,9 +42,9 @@ func TestOverrideAddsAYear(t *testing.T) {
 			t.Errorf("IsWorkday(%s) = %v (covered %v), want %v, covered", tt.day, got, covered, tt.want)
 		}
 	}
-	due, covered := c.AddWorkingDays(mustDate(t, "2027-02-05"), 2)
-	if due.String() != "2027-02-10" || !covered {
-		t.Errorf("AddWorkingDays(2027-02-05, 2) = %s (covered %v), want 2027-02-10, covered", due, covered)
+	due, covered := c.AddWorkingDays(mustDate(t, "2099-02-06"), 2)
+	if due.String() != "2099-02-11" || !covered {
+		t.Errorf("AddWorkingDays(2099-02-06, 2) = %s (covered %v), want 2099-02-11, covered", due, covered)
 	}
 }
 
@@ -69,7 +68,7 @@ func TestOverrideRejectsBadFiles(t *testing.T) {
 		{"not json", `{"years": [2027`, "override file"},
 		{"unknown field", `{"year": [2027]}`, "unknown field"},
 		{"bad date", `{"years": [2027], "holidays": ["2027-02-30"]}`, "2027-02-30"},
-		{"year not declared", `{"holidays": ["2027-01-01"]}`, "not in \"years\""},
+		{"year not declared", `{"holidays": ["2099-01-01"]}`, "not in \"years\""},
 		{"both lists", `{"years": [2027], "holidays": ["2027-01-01"], "workdays": ["2027-01-01"]}`, "both"},
 		{"silly year", `{"years": [0]}`, "out of range"},
 	}
@@ -85,14 +84,14 @@ func TestOverrideRejectsBadFiles(t *testing.T) {
 
 func TestNewFromFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "holidays.json")
-	if err := os.WriteFile(path, []byte(override2027), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(override2099), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := NewFromFile(path)
 	if err != nil {
 		t.Fatalf("NewFromFile: %v", err)
 	}
-	if !c.Covers(2027) {
+	if !c.Covers(2099) {
 		t.Error("NewFromFile did not apply the file")
 	}
 	if c, err := NewFromFile(""); err != nil || !c.Covers(2026) {
