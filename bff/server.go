@@ -17,6 +17,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 // Limits of the HTTP layer. The webhook's 1 MiB is the contract's; JSON
@@ -58,7 +59,7 @@ type Deps struct {
 	Login  *auth.Authenticator
 	Views  *projectview.Views
 	Intake *notify.Intake
-	Tasks  *notify.Tasks
+	Tasks  *tasks.Service
 }
 
 // Server is the configured Fiber application.

@@ -12,8 +12,8 @@ import (
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
-// Deps are the dependencies every part of the pipeline shares. main builds
-// one and hands it to NewIntake, NewTasks and NewPipeline.
+// Deps are the dependencies the intake and the pipeline share. The
+// application builds one and hands it to NewIntake and NewPipeline.
 type Deps struct {
 	DB          *store.DB
 	Redis       redis.UniversalClient
@@ -35,10 +35,6 @@ type Settings struct {
 	// DigestWindow merges one project's changes for one user into one push;
 	// 0 turns digests off. (BFF_DIGEST_WINDOW)
 	DigestWindow time.Duration
-	// TaskEscalateAfter moves an unclaimed task up a level. Default 4h.
-	TaskEscalateAfter time.Duration
-	// DeadlineWarnDays warns this many working days before a due date.
-	DeadlineWarnDays int
 	// MaxStreamDeliveries dead-letters a stream message after this many
 	// failed deliveries. Default 5.
 	MaxStreamDeliveries int
@@ -55,8 +51,6 @@ type Settings struct {
 	StreamMaxLen int64
 	// PollInterval is how often idle loops look for work. Default 1s.
 	PollInterval time.Duration
-	// ScanInterval is how often escalation and deadlines run. Default 1m.
-	ScanInterval time.Duration
 	// Consumer names this instance in the consumer group; default a random
 	// name (a dead instance's entries are reclaimed by the others).
 	Consumer string
@@ -73,11 +67,9 @@ func (d *Deps) withDefaults() error {
 		d.Now = time.Now
 	}
 	s := &d.Settings
-	setDur(&s.TaskEscalateAfter, 4*time.Hour)
 	setDur(&s.RedriveAfter, time.Minute)
 	setDur(&s.ClaimIdle, 30*time.Second)
 	setDur(&s.PollInterval, time.Second)
-	setDur(&s.ScanInterval, time.Minute)
 	if s.MaxStreamDeliveries <= 0 {
 		s.MaxStreamDeliveries = 5
 	}

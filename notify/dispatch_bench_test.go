@@ -47,7 +47,7 @@ func (w *world) dueNotice(i int) {
 	now := w.clock.Now().UTC()
 	id := fmt.Sprintf("n_bench_%d", i)
 	n := models.Notification{ID: id, UserID: w.ent.ID, Category: outbox.CategoryProgress, Title: "t", Body: "b",
-		ProjectID: "WF-DEMO-CIVIL", ItemCodes: "GH01", Data: `{"route":"zsb://projects/WF-DEMO-CIVIL/progress"}`, CreatedAt: now}
+		ProjectID: "WF-DEMO-CIVIL", ItemCodes: "GH-02", Data: `{"route":"zsb://projects/WF-DEMO-CIVIL/progress"}`, CreatedAt: now}
 	j := models.PushJob{NotificationID: id, UserID: w.ent.ID, ProjectID: "WF-DEMO-CIVIL", State: models.PushJobPending,
 		DueAt: now, ReceivedAt: now}
 	if err := w.d.DB.Create(&n).Error; err != nil {

@@ -18,25 +18,27 @@ import (
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 	"github.com/weifang/kaigong-zsb/notify/push/fcm"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 const testSecret = "test-upstream-secret-0123456789"
 
-// fakeApprovals is a three-item catalog: the planning permit (GH01, may be
-// pre-approved) unlocks drawing review (ST01), which unlocks the
-// construction permit (SG01).
+// fakeApprovals is a three-item chain of the real catalog's codes, so the
+// intake tests read simply: the planning permit (GH-02, may be
+// pre-approved) unlocks drawing review (ST-01), which unlocks the
+// construction permit (KG-01). The deadline scan (package tasks) reads the
+// real catalog's limits for the same codes.
 type fakeApprovals struct{}
 
 var fakeItems = map[string]struct {
 	zh, en string
 	pre    string
-	limit  int
 	mats   []outbox.StepMaterial
 }{
-	"GH01": {"建设工程规划许可证", "Construction planning permit", "", 5, nil},
-	"ST01": {"施工图审查", "Construction drawing review", "GH01", 10,
+	"GH-02": {"建设工程规划许可证", "Construction planning permit", "", nil},
+	"ST-01": {"施工图审查", "Construction drawing review", "GH-02",
 		[]outbox.StepMaterial{{Code: "M1", Name: "施工图设计文件"}, {Code: "M2", Name: "勘察文件"}}},
-	"SG01": {"施工许可", "Construction permit", "ST01", 3, nil},
+	"KG-01": {"施工许可", "Construction permit", "ST-01", nil},
 }
 
 func (fakeApprovals) HasItem(code string) bool { _, ok := fakeItems[code]; return ok }
@@ -48,7 +50,7 @@ func (fakeApprovals) ItemNames(code string) (string, string) {
 
 func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []outbox.Step {
 	var out []outbox.Step
-	for _, code := range []string{"GH01", "ST01", "SG01"} {
+	for _, code := range []string{"GH-02", "ST-01", "KG-01"} {
 		it := fakeItems[code]
 		if s := st[code]; s != "" && s != models.StatusNotStarted {
 			continue
@@ -61,9 +63,6 @@ func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []outbox.
 	return out
 }
 
-func (fakeApprovals) ItemLimit(_ models.Project, code string) int { return fakeItems[code].limit }
-func (fakeApprovals) ProjectLimit(models.Project) int             { return 35 }
-
 // world is one test's pipeline over a private database, Redis prefix and
 // FCM sink.
 type world struct {
@@ -72,7 +71,7 @@ type world struct {
 	clock  *testenv.Clock
 	sink   *pushsink.Sink
 	intake *Intake
-	tasks  *Tasks
+	tasks  *tasks.Service
 	pipe   *Pipeline
 	seq    int64
 	reg    *prometheus.Registry
@@ -118,7 +117,7 @@ func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
 	w := &world{t: t, clock: c, sink: sink, reg: reg}
 	w.d = Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Approvals: fakeApprovals{}, Calendar: cal, Sender: sender,
 		Metrics: m, Now: c.Now, Settings: Settings{WebhookSecrets: []string{"old-secret-0123456789", testSecret},
-			DigestWindow: digest, TaskEscalateAfter: time.Hour, DeadlineWarnDays: 3,
+			DigestWindow: digest,
 			PollInterval: 20 * time.Millisecond, ClaimIdle: time.Second}}
 	w.pipe, err = NewPipeline(w.d)
 	if err != nil {
@@ -128,7 +127,8 @@ func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.tasks, err = NewTasks(w.d, w.pipe.Nudge)
+	w.tasks, err = tasks.New(tasks.Config{DB: db, Redis: rdb, RedisPrefix: prefix, Catalog: models.DefaultCatalog(),
+		Calendar: cal, Now: c.Now, EscalateAfter: time.Hour, WarnDays: 3}, w.pipe.Nudge)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 // apply records ev and, unless it is stale, applies it, all in one
@@ -322,7 +323,7 @@ func (a applier) assignAgent(p *models.Project, agent models.User) error {
 	t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskKeyProject, Level: agent.AgentLevel,
 		RegionCode: p.RegionCode, Status: models.TaskClaimed, Title: "重点项目全程帮代办：" + p.Name,
 		ClaimedBy: &agent.ID, ClaimedAt: ptrTime(a.now.UTC()), DedupKey: &key}
-	return createTask(a.tx, &t, taskNote(*p, t, a.now, []int64{agent.ID}))
+	return tasks.Create(a.tx, &t, tasks.NoteFor(*p, t, a.now, []int64{agent.ID}))
 }
 
 // correctionTasks gives every agent following p a task to help with the
@@ -345,7 +346,7 @@ func (a applier) correctionTasks(p *models.Project, n outbox.Note) error {
 		t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskCorrection, Level: agent.AgentLevel,
 			RegionCode: p.RegionCode, Status: models.TaskClaimed, Title: "补正协助：" + p.Name + " " + n.ItemName,
 			ClaimedBy: &agent.ID, ClaimedAt: ptrTime(a.now.UTC()), DedupKey: &key}
-		if err := createTask(a.tx, &t, nil); err != nil {
+		if err := tasks.Create(a.tx, &t, nil); err != nil {
 			return err
 		}
 	}

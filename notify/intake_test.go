@@ -19,7 +19,7 @@ func TestReceiveRejects(t *testing.T) {
 	w.upsert(false)
 	valid := func() map[string]any {
 		return map[string]any{"event_id": "ev-x", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
-			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "item_code": "GH01", "status": "accepted"}
+			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "item_code": "GH-02", "status": "accepted"}
 	}
 	with := func(k string, v any) map[string]any {
 		m := valid()
@@ -114,7 +114,7 @@ func TestReceiveSignatureRotation(t *testing.T) {
 func TestReceiveAppliesOnceInOrder(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 
 	var p models.Project
 	w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL")
@@ -124,7 +124,7 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 
 	// The same event id again: duplicate, nothing changes.
 	body := mustJSON(map[string]any{"event_id": "ev-2", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
-		"project_id": "WF-DEMO-CIVIL", "sequence": 2, "item_code": "GH01", "status": "rejected"})
+		"project_id": "WF-DEMO-CIVIL", "sequence": 2, "item_code": "GH-02", "status": "rejected"})
 	ts, sig := SignEvent(testSecret, w.clock.Now(), []byte(body))
 	res, err := w.intake.Receive(context.Background(), ts, sig, []byte(body))
 	if err != nil || res.Result != ResultDuplicate {
@@ -133,13 +133,13 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 
 	// An older sequence: stale, kept in the timeline, nothing changes.
 	w.seq = 0
-	w.mustSend(map[string]any{"event_id": "ev-late", "type": EventItemStatusChanged, "item_code": "GH01", "status": "rejected"}, ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-late", "type": EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, ResultStale)
 	var ev models.Event
 	if err := w.d.DB.Take(&ev, "event_id = ?", "ev-late").Error; err != nil || ev.Result != ResultStale {
 		t.Fatalf("stale event row = %+v, %v", ev, err)
 	}
 	var st models.ItemState
-	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01")
+	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02")
 	if st.Status != models.StatusAccepted {
 		t.Fatalf("stale event changed the item: %+v", st)
 	}
@@ -153,13 +153,13 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 func TestReceiveCorrectionClock(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
-	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "图纸缺少签章", "materials_requested": []string{"总平面图"}})
+	w.item("GH-02", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusCorrectionRequired, map[string]any{"reason": "图纸缺少签章", "materials_requested": []string{"总平面图"}})
 	// Tuesday 10 March to Monday 16 March: 4 working days (Wed–Fri, Mon).
 	w.clock.Set(shanghai(2026, 3, 16, 9, 0))
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	var st models.ItemState
-	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01")
+	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02")
 	if st.CorrectionSince != nil || st.CorrectionWorkingDays != 4 || workdays.DateOf(*st.AcceptedOn).String() != "2026-03-10" {
 		t.Fatalf("item after correction = %+v", st)
 	}
@@ -169,7 +169,7 @@ func TestReceiveConcurrentDuplicates(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
 	body := []byte(mustJSON(map[string]any{"event_id": "ev-race", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
-		"project_id": "WF-DEMO-CIVIL", "sequence": 5, "item_code": "GH01", "status": "accepted"}))
+		"project_id": "WF-DEMO-CIVIL", "sequence": 5, "item_code": "GH-02", "status": "accepted"}))
 	ts, sig := SignEvent(testSecret, w.clock.Now(), body)
 	results := make(chan string, 8)
 	for range 8 {
@@ -234,7 +234,7 @@ func TestAcceptanceDayIsShanghaisInAnySessionTimeZone(t *testing.T) {
 		t.Run(tz, func(t *testing.T) {
 			w := newWorldOn(t, 0, testenv.DBWith(t, "timezone="+tz))
 			w.upsert(false)
-			w.item("GH01", models.StatusAccepted, nil)
+			w.item("GH-02", models.StatusAccepted, nil)
 			var p models.Project
 			if err := w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL").Error; err != nil {
 				t.Fatal(err)
@@ -243,7 +243,7 @@ func TestAcceptanceDayIsShanghaisInAnySessionTimeZone(t *testing.T) {
 				t.Fatalf("started_on = %v, want %v (Shanghai midnight)", p.StartedOn, want)
 			}
 			var st models.ItemState
-			if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01").Error; err != nil {
+			if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02").Error; err != nil {
 				t.Fatal(err)
 			}
 			if want := shanghai(2026, 3, 10, 0, 0); st.AcceptedOn == nil || !st.AcceptedOn.Equal(want) {

@@ -19,8 +19,8 @@ import (
 const dispatcherFullScanEvery = 10
 
 // Pipeline runs notification delivery in the background: the outbox relay,
-// the stream consumer (with reclaim and dead-lettering), the push
-// dispatcher, task escalation and the deadline scheduler. Several instances
+// the stream consumer (with reclaim and dead-lettering) and the push
+// dispatcher. Several instances
 // may run at once; they share the work.
 type Pipeline struct {
 	d     Deps
@@ -29,9 +29,6 @@ type Pipeline struct {
 	cons  *consumer   // reclaims for the instance
 	reads []*consumer // stream readers sharing the instance's work
 	disp  *dispatcher
-	esc   *escalator
-	dl    *deadlines
-	lock  *redisLock
 
 	relayKick chan struct{}
 	dispKick  chan struct{} // due jobs were indexed: plan, then send
@@ -70,9 +67,6 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	for i := 1; i < consumerReaders; i++ {
 		p.reads = append(p.reads, &consumer{d: d, keys: k, name: fmt.Sprintf("%s-%d", name, i), dv: p.cons.dv})
 	}
-	p.esc = &escalator{d: d}
-	p.dl = &deadlines{d: d}
-	p.lock = newRedisLock(d.Redis, k.lock, max(2*d.Settings.ScanInterval, 30*time.Second))
 	return p, nil
 }
 
@@ -204,7 +198,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		sending.Wait()
 	}()
 	var wg sync.WaitGroup
-	loops := []func(context.Context, context.Context){p.runRelay, p.runConsumer, p.runReclaim, p.runDispatcher, p.runEscalation, p.runDeadlines}
+	loops := []func(context.Context, context.Context){p.runRelay, p.runConsumer, p.runReclaim, p.runDispatcher}
 	for _, loop := range loops {
 		wg.Add(1)
 		go func() {
@@ -213,7 +207,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	_ = p.lock.release(work)
 	return nil
 }
 
@@ -377,34 +370,6 @@ func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) {
 			return
 		}
 	}
-}
-
-func (p *Pipeline) runEscalation(ctx, work context.Context) {
-	every(ctx, p.d.Settings.ScanInterval, nil, func() {
-		n, err := p.esc.escalateOnce(work)
-		if err != nil {
-			p.d.Log.WarnContext(work, "notify: escalation", "err", err)
-		}
-		if n > 0 {
-			p.Nudge()
-		}
-	})
-}
-
-func (p *Pipeline) runDeadlines(ctx, work context.Context) {
-	every(ctx, p.d.Settings.ScanInterval, nil, func() {
-		held, err := p.lock.acquire(work)
-		if err != nil || !held {
-			return
-		}
-		n, err := p.dl.scanOnce(work)
-		if err != nil {
-			p.d.Log.WarnContext(work, "notify: deadline scan", "err", err)
-		}
-		if n > 0 {
-			p.Nudge()
-		}
-	})
 }
 
 func sleep(ctx context.Context, d time.Duration) {

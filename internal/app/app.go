@@ -33,6 +33,7 @@ import (
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/notify/push/fcm"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 // App is the wired service.
@@ -48,6 +49,7 @@ type App struct {
 	Server   *bff.Server
 	Views    *projectview.Views
 	Pipeline *notify.Pipeline
+	Tasks    *tasks.Service
 	registry *prometheus.Registry
 
 	pprofSrv   *http.Server
@@ -163,11 +165,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	nd := notify.Deps{
-		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: notify.CatalogApprovals{Catalog: cat, Calendar: cal},
+		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: notify.CatalogApprovals{Catalog: cat},
 		Calendar: cal, Sender: sender, Metrics: metrics, Log: log,
 		Settings: notify.Settings{
 			WebhookSecrets: cfg.UpstreamWebhookSecrets, DigestWindow: cfg.DigestWindow,
-			TaskEscalateAfter: cfg.TaskEscalateAfter, DeadlineWarnDays: cfg.DeadlineWarnDays,
 		},
 	}
 	if a.Pipeline, err = notify.NewPipeline(nd); err != nil {
@@ -183,14 +184,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := notify.NewTasks(nd, a.Pipeline.Nudge)
+	a.Tasks, err = tasks.New(tasks.Config{DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Catalog: cat,
+		Calendar: cal, Log: log, EscalateAfter: cfg.TaskEscalateAfter, WarnDays: cfg.DeadlineWarnDays}, a.Pipeline.Nudge)
 	if err != nil {
 		return nil, err
 	}
 
 	a.Server = bff.New(bff.Deps{
 		Log: log, DB: a.DB, Redis: a.Redis.Client, Registry: a.registry,
-		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: intake, Tasks: tasks,
+		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: intake, Tasks: a.Tasks,
 		AccessLog: cfg.AccessLog, ProxyHeader: cfg.TrustedProxyHeader, ServeMetrics: cfg.MetricsAddr == "",
 	})
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -282,7 +284,17 @@ func (a *App) Run(ctx context.Context) error {
 	pipeCtx, stopPipeline := context.WithCancel(context.Background())
 	defer stopPipeline()
 	pipeDone := make(chan error, 1)
-	go func() { pipeDone <- a.Pipeline.Run(pipeCtx) }()
+	go func() {
+		tasksDone := make(chan struct{})
+		go func() {
+			defer close(tasksDone)
+			a.Tasks.Run(pipeCtx)
+		}()
+		err := a.Pipeline.Run(pipeCtx)
+		stopPipeline()
+		<-tasksDone
+		pipeDone <- err
+	}()
 
 	var runErr error
 	pipeStopped := false

@@ -1,4 +1,4 @@
-package notify
+package tasks
 
 import (
 	"context"
@@ -12,12 +12,6 @@ import (
 // escalateBatch bounds one escalation pass.
 const escalateBatch = 100
 
-// escalator moves open tasks nobody claimed within TaskEscalateAfter up a
-// level (town → county → city) and pushes them to that level's agents.
-type escalator struct {
-	d Deps
-}
-
 // nextLevel is the level above level, or "" at the top.
 func nextLevel(level string) string {
 	i := slices.Index(models.AgentLevels, level)
@@ -27,13 +21,15 @@ func nextLevel(level string) string {
 	return models.AgentLevels[i+1]
 }
 
-// escalateOnce escalates the tasks due now and returns how many moved.
-func (e *escalator) escalateOnce(ctx context.Context) (int, error) {
-	now := e.d.Now().UTC()
+// EscalateDue moves open tasks nobody claimed within EscalateAfter up a
+// level (town → county → city), pushes them to that level's agents and
+// returns how many moved.
+func (s *Service) EscalateDue(ctx context.Context) (int, error) {
+	now := s.c.Now().UTC()
 	moved := 0
-	err := e.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.c.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var due []models.AgentTask
-		if err := e.d.DB.SkipLocked(tx).Where("status = ? AND escalate_at IS NOT NULL AND escalate_at <= ?", models.TaskOpen, now).
+		if err := s.c.DB.SkipLocked(tx).Where("status = ? AND escalate_at IS NOT NULL AND escalate_at <= ?", models.TaskOpen, now).
 			Order("escalate_at").Limit(escalateBatch).Find(&due).Error; err != nil {
 			return err
 		}
@@ -43,7 +39,7 @@ func (e *escalator) escalateOnce(ctx context.Context) (int, error) {
 			if up != "" {
 				updates["level"] = up
 				if nextLevel(up) != "" {
-					updates["escalate_at"] = now.Add(e.d.Settings.TaskEscalateAfter)
+					updates["escalate_at"] = now.Add(s.c.EscalateAfter)
 				}
 			}
 			res := tx.Model(&models.AgentTask{}).Where("id = ? AND status = ? AND level = ?", t.ID, models.TaskOpen, t.Level).Updates(updates)
@@ -58,7 +54,7 @@ func (e *escalator) escalateOnce(ctx context.Context) (int, error) {
 				return err
 			}
 			t.Level = up
-			if err := pushTask(tx, t, *taskNote(p, t, now, nil)); err != nil {
+			if err := pushTask(tx, t, *NoteFor(p, t, now, nil)); err != nil {
 				return err
 			}
 			moved++

@@ -1,4 +1,4 @@
-package notify
+package tasks
 
 import (
 	"fmt"
@@ -11,9 +11,10 @@ import (
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
-// createTask inserts t (idempotently when it has a DedupKey) and, when n is
-// not nil and the task is new, the outbox work that pushes it, in tx.
-func createTask(tx *gorm.DB, t *models.AgentTask, n *outbox.Note) error {
+// Create inserts t (idempotently when it has a DedupKey) and, when n is not
+// nil and the task is new, the outbox entry that pushes it, in tx. The
+// upstream intake calls it inside the transaction that applies a change.
+func Create(tx *gorm.DB, t *models.AgentTask, n *outbox.Note) error {
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
 	if res.Error != nil {
 		return res.Error
@@ -33,9 +34,9 @@ func pushTask(tx *gorm.DB, t models.AgentTask, n outbox.Note) error {
 	return outbox.Write(tx, n.ChangeID, outbox.KindTask, n)
 }
 
-// taskNote is the notice of a task; recipients nil means the agents of the
-// task's level covering its region.
-func taskNote(p models.Project, t models.AgentTask, now time.Time, recipients []int64) *outbox.Note {
+// NoteFor is the notice of task t on project p; recipients nil means the
+// agents of the task's level covering its region.
+func NoteFor(p models.Project, t models.AgentTask, now time.Time, recipients []int64) *outbox.Note {
 	return &outbox.Note{Kind: outbox.NoteTask, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
 		Category: outbox.CategoryAgentTask, TaskKind: t.Kind, TaskLevel: t.Level, Region: t.RegionCode,
 		Recipients: recipients}
