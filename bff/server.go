@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -16,7 +18,6 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/projectview"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/notify"
 	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
@@ -58,7 +59,7 @@ type Deps struct {
 	Tokens *auth.Tokens
 	Login  *auth.Authenticator
 	Views  *projectview.Views
-	Intake *notify.Intake
+	Intake *intake.Intake
 	Tasks  *tasks.Service
 }
 

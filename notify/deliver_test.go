@@ -15,6 +15,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
@@ -54,7 +55,7 @@ func TestPushPerCategory(t *testing.T) {
 				w.prefs(w.ent, func(p *Preferences) { p.Locale = tc.locale })
 			}
 			w.upsert(false)
-			w.mustSend(map[string]any{"type": EventAgentAssigned, "agent_username": "agent-town"}, ResultApplied)
+			w.mustSend(map[string]any{"type": intake.EventAgentAssigned, "agent_username": "agent-town"}, intake.ResultApplied)
 			w.item("GH-02", tc.status, tc.extra)
 			w.drain()
 
@@ -100,9 +101,9 @@ func TestDuplicateAndStalePushNothing(t *testing.T) {
 	w.drain()
 	before := len(w.sink.Delivered())
 	w.seq-- // the same sequence again: stale
-	w.mustSend(map[string]any{"event_id": "ev-stale", "type": EventItemStatusChanged, "item_code": "GH-02", "status": models.StatusApproved}, ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-stale", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": models.StatusApproved}, intake.ResultStale)
 	w.seq--
-	w.mustSend(map[string]any{"event_id": "ev-2", "type": EventItemStatusChanged, "item_code": "GH-02", "status": models.StatusApproved}, ResultDuplicate)
+	w.mustSend(map[string]any{"event_id": "ev-2", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": models.StatusApproved}, intake.ResultDuplicate)
 	w.drain()
 	if after := len(w.sink.Delivered()); after != before {
 		t.Fatalf("sink got %d more pushes after a stale and a duplicate event", after-before)
@@ -320,15 +321,16 @@ func TestIntakePublishFailureGoesBackToTheRelay(t *testing.T) {
 	t.Cleanup(func() { _ = down.Close() })
 	d := w.d
 	d.Redis = down
-	nudged := 0
-	broken, err := NewIntake(d, nil, func() { nudged++ })
+	cut, err := NewPipeline(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.intake = broken
+	if w.intake, err = intake.New(w.in, cut, nil); err != nil {
+		t.Fatal(err)
+	}
 	w.item("GH-02", models.StatusAccepted, nil)
-	if nudged != 1 {
-		t.Errorf("relay nudged %d times, want 1", nudged)
+	if len(cut.relayKick) != 1 {
+		t.Error("the relay was not nudged after the failed publish")
 	}
 	if n, _ := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); n != 0 {
 		t.Fatalf("stream has %d entries; the publish should have failed", n)

@@ -8,19 +8,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/weifang/kaigong-zsb/internal/store"
-	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
-// Deps are the dependencies the intake and the pipeline share. The
-// application builds one and hands it to NewIntake and NewPipeline.
+// Deps are the pipeline's dependencies.
 type Deps struct {
 	DB          *store.DB
 	Redis       redis.UniversalClient
 	RedisPrefix string // every key lives under it, e.g. "zsb:"
-	Approvals   Approvals
-	Calendar    *workdays.Calendar
-	Sender      push.Sender // needed by the Pipeline only
+	Sender      push.Sender
 	Metrics     *Metrics
 	Log         *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -30,8 +26,6 @@ type Deps struct {
 
 // Settings tune the pipeline; zero values take the documented defaults.
 type Settings struct {
-	// WebhookSecrets are the upstream HMAC secrets (several in a rotation).
-	WebhookSecrets []string
 	// DigestWindow merges one project's changes for one user into one push;
 	// 0 turns digests off. (BFF_DIGEST_WINDOW)
 	DigestWindow time.Duration
@@ -57,8 +51,8 @@ type Settings struct {
 }
 
 func (d *Deps) withDefaults() error {
-	if d.DB == nil || d.Approvals == nil || d.Calendar == nil || d.Metrics == nil {
-		return errors.New("notify: DB, Approvals, Calendar and Metrics are required")
+	if d.DB == nil || d.Metrics == nil {
+		return errors.New("notify: DB and Metrics are required")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)

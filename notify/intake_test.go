@@ -11,6 +11,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
@@ -18,7 +19,7 @@ func TestReceiveRejects(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
 	valid := func() map[string]any {
-		return map[string]any{"event_id": "ev-x", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
+		return map[string]any{"event_id": "ev-x", "type": intake.EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
 			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "item_code": "GH-02", "status": "accepted"}
 	}
 	with := func(k string, v any) map[string]any {
@@ -58,9 +59,9 @@ func TestReceiveRejects(t *testing.T) {
 		{name: "too many materials", body: mustJSON(with("materials_requested", make([]string, 51))), code: models.CodeValidationFailed, field: "materials_requested"},
 		{name: "unknown item", body: mustJSON(with("item_code", "ZZ99")), code: models.CodeUnknownItem},
 		{name: "unknown project", body: mustJSON(with("project_id", "WF-NEVER")), code: models.CodeUnknownProject},
-		{name: "unknown agent", body: mustJSON(map[string]any{"event_id": "ev-a", "type": EventAgentAssigned, "occurred_at": "2026-03-10T10:00:00+08:00",
+		{name: "unknown agent", body: mustJSON(map[string]any{"event_id": "ev-a", "type": intake.EventAgentAssigned, "occurred_at": "2026-03-10T10:00:00+08:00",
 			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "agent_username": "ent-demo"}), code: models.CodeValidationFailed, field: "agent_username"},
-		{name: "bad project block", body: mustJSON(map[string]any{"event_id": "ev-p", "type": EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
+		{name: "bad project block", body: mustJSON(map[string]any{"event_id": "ev-p", "type": intake.EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
 			"project_id": "WF-NEW", "sequence": 1, "project": map[string]any{"name": "x", "type": "castle", "enterprise_credit_code": "short", "region_code": "37"}}),
 			code: models.CodeValidationFailed, field: "project.type"},
 	}
@@ -77,7 +78,7 @@ func TestReceiveRejects(t *testing.T) {
 			if !tc.ts.IsZero() {
 				ts = tc.ts
 			}
-			tsh, sig := SignEvent(secret, ts, []byte(body))
+			tsh, sig := intake.SignEvent(secret, ts, []byte(body))
 			if tc.sig != nil {
 				sig = tc.sig(sig)
 			}
@@ -100,13 +101,13 @@ func TestReceiveRejects(t *testing.T) {
 
 func TestReceiveSignatureRotation(t *testing.T) {
 	w := newWorld(t, 0)
-	body := []byte(mustJSON(map[string]any{"event_id": "ev-rot", "type": EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
+	body := []byte(mustJSON(map[string]any{"event_id": "ev-rot", "type": intake.EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
 		"project_id": "WF-ROT", "sequence": 1, "project": map[string]any{"name": "轮换", "type": "industrial",
 			"enterprise_credit_code": "91370700MA3DEMO001", "region_code": "370702001"}}))
-	ts, good := SignEvent("old-secret-0123456789", w.clock.Now(), body)
-	_, bad := SignEvent("retired", w.clock.Now(), body)
+	ts, good := intake.SignEvent("old-secret-0123456789", w.clock.Now(), body)
+	_, bad := intake.SignEvent("retired", w.clock.Now(), body)
 	res, err := w.intake.Receive(context.Background(), ts, bad+", "+good, body)
-	if err != nil || res.Result != ResultApplied {
+	if err != nil || res.Result != intake.ResultApplied {
 		t.Fatalf("Receive = %+v, %v; want applied with the old secret during rotation", res, err)
 	}
 }
@@ -123,19 +124,19 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 	}
 
 	// The same event id again: duplicate, nothing changes.
-	body := mustJSON(map[string]any{"event_id": "ev-2", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
+	body := mustJSON(map[string]any{"event_id": "ev-2", "type": intake.EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
 		"project_id": "WF-DEMO-CIVIL", "sequence": 2, "item_code": "GH-02", "status": "rejected"})
-	ts, sig := SignEvent(testSecret, w.clock.Now(), []byte(body))
+	ts, sig := intake.SignEvent(testSecret, w.clock.Now(), []byte(body))
 	res, err := w.intake.Receive(context.Background(), ts, sig, []byte(body))
-	if err != nil || res.Result != ResultDuplicate {
+	if err != nil || res.Result != intake.ResultDuplicate {
 		t.Fatalf("repeat = %+v, %v; want duplicate", res, err)
 	}
 
 	// An older sequence: stale, kept in the timeline, nothing changes.
 	w.seq = 0
-	w.mustSend(map[string]any{"event_id": "ev-late", "type": EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-late", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, intake.ResultStale)
 	var ev models.Event
-	if err := w.d.DB.Take(&ev, "event_id = ?", "ev-late").Error; err != nil || ev.Result != ResultStale {
+	if err := w.d.DB.Take(&ev, "event_id = ?", "ev-late").Error; err != nil || ev.Result != intake.ResultStale {
 		t.Fatalf("stale event row = %+v, %v", ev, err)
 	}
 	var st models.ItemState
@@ -168,9 +169,9 @@ func TestReceiveCorrectionClock(t *testing.T) {
 func TestReceiveConcurrentDuplicates(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	body := []byte(mustJSON(map[string]any{"event_id": "ev-race", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
+	body := []byte(mustJSON(map[string]any{"event_id": "ev-race", "type": intake.EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
 		"project_id": "WF-DEMO-CIVIL", "sequence": 5, "item_code": "GH-02", "status": "accepted"}))
-	ts, sig := SignEvent(testSecret, w.clock.Now(), body)
+	ts, sig := intake.SignEvent(testSecret, w.clock.Now(), body)
 	results := make(chan string, 8)
 	for range 8 {
 		go func() {
@@ -186,7 +187,7 @@ func TestReceiveConcurrentDuplicates(t *testing.T) {
 	for range 8 {
 		counts[<-results]++
 	}
-	if counts[ResultApplied] != 1 || counts[ResultDuplicate] != 7 {
+	if counts[intake.ResultApplied] != 1 || counts[intake.ResultDuplicate] != 7 {
 		t.Fatalf("results %v, want 1 applied and 7 duplicate", counts)
 	}
 }
@@ -194,7 +195,7 @@ func TestReceiveConcurrentDuplicates(t *testing.T) {
 func TestAgentAssignedKeyProjectCreatesTask(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(true)
-	w.mustSend(map[string]any{"type": EventAgentAssigned, "agent_username": "agent-county"}, ResultApplied)
+	w.mustSend(map[string]any{"type": intake.EventAgentAssigned, "agent_username": "agent-county"}, intake.ResultApplied)
 	var task models.AgentTask
 	if err := w.d.DB.Take(&task, "kind = ?", models.TaskKeyProject).Error; err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/weifang/kaigong-zsb/models"
 )
 
 // dispatcherFullScan is how often the dispatcher scans the database for due
@@ -70,8 +72,26 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	return p, nil
 }
 
+// HandOff publishes committed outbox entries to the notification stream,
+// so their pushes do not wait for the relay's poll. If Redis fails them,
+// they are given back to the relay, which publishes them at its next pass;
+// if even that fails, the relay's re-drive takes them RedriveAfter later.
+// The caller's transaction is committed either way.
+func (p *Pipeline) HandOff(ctx context.Context, ids []int64) {
+	err := publish(ctx, p.d, p.keys, ids)
+	if err == nil {
+		return
+	}
+	p.d.Log.WarnContext(ctx, "notify: stream publish failed; left to the relay", "outbox_ids", ids, "err", err)
+	if err := p.d.DB.WithContext(ctx).Model(&models.OutboxEntry{}).Where("id IN ? AND processed_at IS NULL", ids).
+		Updates(map[string]any{"relayed_at": nil, "attempts": 0}).Error; err != nil {
+		p.d.Log.WarnContext(ctx, "notify: outbox handback failed; re-driven later", "outbox_ids", ids, "err", err)
+	}
+	p.Nudge()
+}
+
 // Nudge wakes the relay after new outbox work was committed. It never
-// blocks; Intake and Tasks are given it.
+// blocks; the intake and the task service are given it.
 func (p *Pipeline) Nudge() {
 	select {
 	case p.relayKick <- struct{}{}:

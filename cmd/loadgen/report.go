@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/weifang/kaigong-zsb/bff"
 	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/bff"
 )
 
 // The targets of issue 5, on a 2-core machine shared by harness and server.

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -165,22 +167,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	nd := notify.Deps{
-		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: notify.CatalogApprovals{Catalog: cat},
-		Calendar: cal, Sender: sender, Metrics: metrics, Log: log,
-		Settings: notify.Settings{
-			WebhookSecrets: cfg.UpstreamWebhookSecrets, DigestWindow: cfg.DigestWindow,
-		},
+		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Sender: sender, Metrics: metrics, Log: log,
+		Settings: notify.Settings{DigestWindow: cfg.DigestWindow},
 	}
 	if a.Pipeline, err = notify.NewPipeline(nd); err != nil {
 		return nil, err
 	}
-	writeThrough := func(ctx context.Context, c notify.Applied) error {
+	writeThrough := func(ctx context.Context, c intake.Applied) error {
 		if c.Project != nil {
 			return a.Views.RefreshFrom(ctx, *c.Project, c.States)
 		}
 		return a.Views.Refresh(ctx, c.ProjectID)
 	}
-	intake, err := notify.NewIntake(nd, writeThrough, a.Pipeline.Nudge)
+	in, err := intake.New(intake.Config{DB: a.DB, Catalog: intake.CatalogOf(cat), Calendar: cal,
+		Secrets: cfg.UpstreamWebhookSecrets, Log: log, Registerer: a.registry}, a.Pipeline, writeThrough)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 
 	a.Server = bff.New(bff.Deps{
 		Log: log, DB: a.DB, Redis: a.Redis.Client, Registry: a.registry,
-		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: intake, Tasks: a.Tasks,
+		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: in, Tasks: a.Tasks,
 		AccessLog: cfg.AccessLog, ProxyHeader: cfg.TrustedProxyHeader, ServeMetrics: cfg.MetricsAddr == "",
 	})
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {

@@ -1,4 +1,4 @@
-package notify
+package intake
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, now time.Time, change *Applied) (result string, applied bool, err error) {
 	var agent models.User
 	if ev.Type == EventAgentAssigned {
-		err := in.d.DB.WithContext(ctx).Where("username = ? AND role = ? AND disabled = ?", ev.AgentUsername, models.RoleAgent, false).Take(&agent).Error
+		err := in.c.DB.WithContext(ctx).Where("username = ? AND role = ? AND disabled = ?", ev.AgentUsername, models.RoleAgent, false).Take(&agent).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return "", false, models.ValidationError(models.FieldError{Field: "agent_username", Message: "no such agent"})
 		}
@@ -30,10 +30,10 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 			return "", false, err
 		}
 	}
-	err = in.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = in.c.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var p models.Project
 		q := tx
-		if in.d.DB.Dialect == "postgres" {
+		if in.c.DB.Dialect == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		err := q.Where("id = ?", ev.ProjectID).Take(&p).Error
@@ -185,7 +185,7 @@ func (a applier) changeItem(p *models.Project) error {
 	}
 	day := civilDay(ev.OccurredAt)
 	if st.Status == models.StatusCorrectionRequired && ev.Status != models.StatusCorrectionRequired && st.CorrectionSince != nil {
-		n, _ := a.in.d.Calendar.WorkingDaysBetween(workdays.DateOf(*st.CorrectionSince), workdays.DateOf(ev.OccurredAt))
+		n, _ := a.in.c.Calendar.WorkingDaysBetween(workdays.DateOf(*st.CorrectionSince), workdays.DateOf(ev.OccurredAt))
 		st.CorrectionWorkingDays += n
 		st.CorrectionSince = nil
 	}
@@ -228,7 +228,7 @@ func (a applier) changeItem(p *models.Project) error {
 	// With Redis, the intake publishes the entry itself once committed:
 	// the push does not wait for the relay's poll and transaction.
 	var handed *time.Time
-	if a.in.d.Redis != nil {
+	if a.in.pub != nil {
 		t := a.now.UTC()
 		handed = &t
 	}
@@ -237,7 +237,7 @@ func (a applier) changeItem(p *models.Project) error {
 		n   outbox.Note
 		err error
 	)
-	if a.in.d.DB.Dialect == "postgres" {
+	if a.in.c.DB.Dialect == "postgres" {
 		bumped := *p
 		bumped.Version++
 		bumped.LastSequence = ev.Sequence
@@ -281,7 +281,7 @@ func (a applier) changeItem(p *models.Project) error {
 // itemNote snapshots what an item change tells its readers: the change, and
 // the next steps it unlocked with their materials.
 func (in *Intake) itemNote(p models.Project, ev upstreamEvent, before, after map[string]string, now time.Time) outbox.Note {
-	zh, en := in.d.Approvals.ItemNames(ev.ItemCode)
+	zh, en := in.c.Catalog.ItemNames(ev.ItemCode)
 	n := outbox.Note{Kind: outbox.NoteItemStatus, ChangeID: ev.EventID, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
 		Enterprise: p.EnterpriseCode, Category: outbox.CategoryProgress, ItemCode: ev.ItemCode, ItemName: zh, ItemNameEn: en,
 		Status: ev.Status, Reason: ev.Reason, Materials: ev.MaterialsRequested}
@@ -292,10 +292,10 @@ func (in *Intake) itemNote(p models.Project, ev upstreamEvent, before, after map
 		n.Critical = true
 	default:
 		had := map[string]bool{}
-		for _, s := range in.d.Approvals.NextSteps(p, before) {
+		for _, s := range in.c.Catalog.NextSteps(p, before) {
 			had[s.Code] = true
 		}
-		for _, s := range in.d.Approvals.NextSteps(p, after) {
+		for _, s := range in.c.Catalog.NextSteps(p, after) {
 			if !had[s.Code] {
 				n.NextSteps = append(n.NextSteps, s)
 			}

@@ -1,25 +1,27 @@
-package notify
+package intake
 
 import (
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
-// CatalogApprovals adapts the domain core (catalog, next steps) to
-// Approvals.
-type CatalogApprovals struct {
-	Catalog *models.Catalog
+// CatalogOf adapts the domain core's catalog (items, next steps) to
+// Catalog.
+func CatalogOf(c *models.Catalog) Catalog { return modelsCatalog{c} }
+
+type modelsCatalog struct {
+	cat *models.Catalog
 }
 
 // HasItem reports whether code is a catalog item.
-func (a CatalogApprovals) HasItem(code string) bool {
-	_, ok := a.Catalog.Item(code)
+func (a modelsCatalog) HasItem(code string) bool {
+	_, ok := a.cat.Item(code)
 	return ok
 }
 
 // ItemNames returns the item's Chinese and English names.
-func (a CatalogApprovals) ItemNames(code string) (zh, en string) {
-	it, ok := a.Catalog.Item(code)
+func (a modelsCatalog) ItemNames(code string) (zh, en string) {
+	it, ok := a.cat.Item(code)
 	if !ok {
 		return code, ""
 	}
@@ -27,12 +29,12 @@ func (a CatalogApprovals) ItemNames(code string) (zh, en string) {
 }
 
 // NextSteps returns the catalog's next steps for p over statuses.
-func (a CatalogApprovals) NextSteps(p models.Project, statuses map[string]string) []outbox.Step {
-	steps := a.Catalog.NextSteps(models.FactsOf(&p), statuses)
+func (a modelsCatalog) NextSteps(p models.Project, statuses map[string]string) []outbox.Step {
+	steps := a.cat.NextSteps(models.FactsOf(&p), statuses)
 	out := make([]outbox.Step, 0, len(steps))
 	for _, s := range steps {
 		step := outbox.Step{Code: s.Code, Name: s.Name}
-		if it, ok := a.Catalog.Item(s.Code); ok {
+		if it, ok := a.cat.Item(s.Code); ok {
 			step.NameEn = it.EN
 		}
 		for _, m := range s.MaterialsToPrepare {

@@ -1,4 +1,4 @@
-package notify
+package intake
 
 import (
 	"testing"
@@ -6,12 +6,11 @@ import (
 	"github.com/weifang/kaigong-zsb/models"
 )
 
-func TestCatalogApprovalsAdaptsTheCatalog(t *testing.T) {
+func TestCatalogOfAdaptsTheCatalog(t *testing.T) {
 	cat := models.DefaultCatalog()
-	a := CatalogApprovals{Catalog: cat}
-	var Approvals Approvals = a
+	a := CatalogOf(cat)
 	it := cat.Items[0]
-	if !Approvals.HasItem(it.Code) || Approvals.HasItem("NO-SUCH-ITEM") {
+	if !a.HasItem(it.Code) || a.HasItem("NO-SUCH-ITEM") {
 		t.Fatal("HasItem disagrees with the catalog")
 	}
 	if zh, _ := a.ItemNames(it.Code); zh != it.Name {

@@ -1,14 +1,14 @@
-package notify
+package intake
 
 import (
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
-// Approvals is what the intake reads from the approval catalog: whether an
-// item exists, its names and the next steps a change unlocks. main adapts the domain core
-// (models.Catalog) to it; tests use a small fixed catalog.
-type Approvals interface {
+// Catalog is what the intake reads from the approval catalog: whether an
+// item exists, its names and the next steps a change unlocks. CatalogOf
+// adapts the domain core's models.Catalog; tests may use a smaller one.
+type Catalog interface {
 	// HasItem reports whether code names an item of the catalog.
 	HasItem(code string) bool
 	// ItemNames returns an item's Chinese and English names; English may be
