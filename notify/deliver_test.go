@@ -442,7 +442,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	if w.d.DB.Dialect == "postgres" {
 		want = 1 // the handed one waits for its sender
 	}
-	if n, err := w.pipe.disp.sendDue(ctx); err != nil || n != want {
+	if _, n, err := w.pipe.dispatchDue(ctx, ctx, false); err != nil || n != want {
 		t.Fatalf("dispatcher sent %d, %v; want %d", n, err, want)
 	}
 	if got := w.delivered("tok-ent-demo"); len(got) != want {

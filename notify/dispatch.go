@@ -245,16 +245,6 @@ func routeOf(n models.Notification) string {
 	return data["route"]
 }
 
-// sendDue sends the deliveries due now, at most deliveryBatch per call, and
-// records every outcome. It returns how many it sent.
-func (ds *dispatcher) sendDue(ctx context.Context) (int, error) {
-	batch, err := ds.lease(ctx)
-	if err != nil || len(batch) == 0 {
-		return 0, err
-	}
-	return len(batch), ds.deliver(ctx, batch)
-}
-
 // leasedColumns are the columns of a leased delivery that sending and
 // recording it read; the rest are left zero.
 const leasedColumns = "notification_id, installation_id, attempts, payload, next_at, received_at"

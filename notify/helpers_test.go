@@ -225,7 +225,8 @@ func (w *world) item(code, status string, extra map[string]any) {
 }
 
 // drain runs the pipeline's steps until nothing is left to do now:
-// relay, consume, plan and send. Deterministic, no background goroutines.
+// relay, consume, then plan and send as the dispatcher does. Every step
+// has finished when it returns; no loop keeps running.
 func (w *world) drain() {
 	w.t.Helper()
 	ctx := context.Background()
@@ -238,11 +239,7 @@ func (w *world) drain() {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		pl, err := w.pipe.disp.planDue(ctx)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		s, err := w.pipe.disp.sendDue(ctx)
+		pl, s, err := w.pipe.dispatchDue(ctx, ctx, true)
 		if err != nil {
 			w.t.Fatal(err)
 		}

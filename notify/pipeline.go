@@ -329,7 +329,7 @@ func (p *Pipeline) runDispatcher(ctx, work context.Context) {
 			_ = p.d.Redis.ZRemRangeByScore(work, p.keys.wake, "-inf", strconv.FormatInt(now.UnixMilli(), 10)).Err()
 		}
 		if plan || send {
-			p.dispatchDue(ctx, work, plan)
+			_, _, _ = p.dispatchDue(ctx, work, plan) // errors are logged; the next pass retries
 		}
 		plan, send = false, false
 		select {
@@ -349,18 +349,33 @@ func (p *Pipeline) runDispatcher(ctx, work context.Context) {
 // when plan is set: a bounded batch of jobs is planned, its deliveries are
 // leased and handed to up to senders goroutines, and the next batch is
 // planned while they send. It returns once every batch it leased has been
-// sent and recorded.
-func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) {
-	var wg sync.WaitGroup
+// sent and recorded, with how many jobs it planned, how many deliveries it
+// sent and the first error met (each is logged too; the loop goes on).
+func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) (planned, sent int, first error) {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	note := func(n int, err error, what string) {
+		mu.Lock()
+		defer mu.Unlock()
+		sent += n
+		if err != nil {
+			p.d.Log.WarnContext(work, "notify: "+what, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
 	defer wg.Wait()
 	slots := make(chan struct{}, senders)
 	for ctx.Err() == nil {
-		planned := 0
+		n := 0
 		var err error
 		if plan {
-			if planned, err = p.disp.planDue(work); err != nil {
-				p.d.Log.WarnContext(work, "notify: plan pushes", "err", err)
-			}
+			n, err = p.disp.planDue(work)
+			planned += n
+			note(0, err, "plan pushes")
 		}
 		for ctx.Err() == nil {
 			// A slot is taken before the lease, so no leased batch waits for
@@ -369,27 +384,24 @@ func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) {
 			batch, err := p.disp.lease(work)
 			if err != nil || len(batch) == 0 {
 				<-slots
-				if err != nil {
-					p.d.Log.WarnContext(work, "notify: lease pushes", "err", err)
-				}
+				note(0, err, "lease pushes")
 				break
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { <-slots }()
-				if err := p.disp.deliver(work, batch); err != nil {
-					p.d.Log.WarnContext(work, "notify: send pushes", "err", err)
-				}
+				note(len(batch), p.disp.deliver(work, batch), "send pushes")
 			}()
 			if len(batch) < deliveryBatch {
 				break
 			}
 		}
-		if !plan || err != nil || planned == 0 {
+		if !plan || err != nil || n == 0 {
 			return
 		}
 	}
+	return
 }
 
 func sleep(ctx context.Context, d time.Duration) {
