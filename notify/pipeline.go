@@ -123,7 +123,7 @@ type inlineSenders struct{ p *Pipeline }
 
 func (inlineSenders) reserve() bool { return true }
 func (s inlineSenders) hand(ctx context.Context, batches [][]leasedDelivery) {
-	s.p.sendHanded(ctx, batches)
+	s.p.sendStraight(ctx, batches)
 }
 
 // pooledSenders hands deliveries to Run's sender goroutines: a slot taken
@@ -152,10 +152,22 @@ func (s *pooledSenders) hand(_ context.Context, batches [][]leasedDelivery) {
 	s.handed <- batches
 }
 
-// sendHanded sends deliveries planned leased to this instance, at most
-// deliveryBatch per Send call. A failure leaves them leased; the
-// dispatcher takes them again when the lease ends.
-func (p *Pipeline) sendHanded(ctx context.Context, batches [][]leasedDelivery) {
+// sendStraight is the one shortcut on the way from an outbox entry to a
+// phone. The ordinary way is: the stream reader writes the inbox row and
+// the push job; the dispatcher, woken, plans the job's deliveries, leases
+// them (one more statement) and sends them. On the shortcut the reader,
+// having reserved a sender before its transaction (deliverer.process),
+// plans the deliveries already leased to this instance in that same
+// transaction (dispatcher.planLeased) and, once it commits, hands them here.
+// It pays for itself in BENCHMARKS.md's event run (200 events/s): 14,549
+// of 14,673 events took it (zsb_notify_reader_handoffs_total), each saving
+// the dispatcher's wake-up and its lease statement; event → push p99 was
+// 19.6 ms in that run.
+//
+// It sends at most deliveryBatch per Send call. A failure leaves the
+// deliveries leased; any instance's dispatcher takes them again when the
+// lease ends, so the shortcut can lose nothing the ordinary way would not.
+func (p *Pipeline) sendStraight(ctx context.Context, batches [][]leasedDelivery) {
 	for _, b := range batches {
 		for len(b) > 0 {
 			n := min(len(b), deliveryBatch)
@@ -207,7 +219,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() {
 			defer sending.Done()
 			for batches := range pool.handed {
-				p.sendHanded(work, batches)
+				p.sendStraight(work, batches)
 				<-pool.slots
 			}
 		}()
