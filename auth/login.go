@@ -112,7 +112,6 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 		return Pair{}, models.User{}, &models.Error{Code: models.CodeUnavailable, Message: "login was cancelled", Err: ctx.Err()}
 	}
 	match, err := a.checkPassword(found, user.PasswordHash, password)
-	<-a.slots
 	if err != nil {
 		return Pair{}, models.User{}, err
 	}
@@ -143,9 +142,11 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 }
 
 // checkPassword verifies password against hash, or against the dummy hash
-// when the user was not found, so both take the same time. The caller holds
-// a slot: each check holds 19 MiB and a core for tens of milliseconds.
+// when the user was not found, so both take the same time. The caller has
+// taken a slot (each check holds 19 MiB and a core for tens of
+// milliseconds); checkPassword gives it back, even if the check panics.
 func (a *Authenticator) checkPassword(found bool, hash, password string) (bool, error) {
+	defer func() { <-a.slots }()
 	if !found || len(password) > MaxPasswordBytes {
 		_, _ = a.compare(dummyHash(), password)
 		return false, nil
