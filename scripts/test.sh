@@ -22,4 +22,4 @@ go test -count=1 -timeout 20m ./... "$@"
 # for each (internal/store, the notify pipeline, intake and tasks), the
 # packages that run them are tested again on SQLite.
 echo "== tests on SQLite =="
-TEST_DATABASE_URL=sqlite go test -count=1 -timeout 10m ./internal/store/... ./internal/projectview/... ./notify/... "$@"
+TEST_DATABASE_URL=sqlite go test -count=1 -timeout 10m ./internal/store/... ./internal/projectview/... ./notify ./notify/intake/... ./notify/tasks/... "$@"
