@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
@@ -97,4 +98,25 @@ func DataJSON(m push.Message) string {
 // Badge is the badge number: the unread count, never negative.
 func Badge(m push.Message) int {
 	return max(m.UnreadCount, 0)
+}
+
+// DefaultParallel is how many requests one Send has in flight to a vendor.
+const DefaultParallel = 8
+
+// ForEach calls fn for each group, at most parallel at once, and returns
+// when all are done. fn writes only its own groups' results.
+func ForEach(groups [][]int, parallel int, fn func(group []int)) {
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(g)
+		})
+	}
+	wg.Wait()
 }

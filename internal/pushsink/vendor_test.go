@@ -1,0 +1,98 @@
+package pushsink
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// postForm posts a form with extra headers and returns the status and
+// the body.
+func postForm(t *testing.T, u string, form url.Values, header http.Header) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return roundTrip(t, req)
+}
+
+// postRaw posts a JSON body with extra headers.
+func postRaw(t *testing.T, u, body string, header http.Header) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return roundTrip(t, req)
+}
+
+func roundTrip(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+func wantAnswer(t *testing.T, what string, status int, body string, wantStatus int, wantIn string) {
+	t.Helper()
+	if status != wantStatus || !strings.Contains(body, wantIn) {
+		t.Errorf("%s: %d %s, want %d with %s", what, status, body, wantStatus, wantIn)
+	}
+}
+
+func huaweiToken(t *testing.T, base, secret string) (int, string) {
+	c := DevCredentials()
+	return postForm(t, base+"/huawei/oauth2/v3/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {c.HuaweiAppID}, "client_secret": {secret}}, nil)
+}
+
+func TestHuaweiStandIn(t *testing.T) {
+	now := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	s, base := startSink(t, Options{Now: func() time.Time { return now }})
+	c := DevCredentials()
+	st, body := huaweiToken(t, base, "wrong")
+	wantAnswer(t, "wrong secret", st, body, 401, `"error":1101`)
+	st, body = huaweiToken(t, base, c.HuaweiClientSecret)
+	wantAnswer(t, "token", st, body, 200, `"expires_in":3600`)
+	tok := body[strings.Index(body, `"access_token":"`)+16:]
+	tok = tok[:strings.Index(tok, `"`)]
+	auth := http.Header{"Authorization": {"Bearer " + tok}}
+	sendURL := base + "/huawei/v1/" + c.HuaweiAppID + "/messages:send"
+	msg := func(category string, n int) string {
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i] = fmt.Sprintf(`"t%d"`, i)
+		}
+		cat := ""
+		if category != "" {
+			cat = `"category":"` + category + `",`
+		}
+		return `{"message":{"data":"{}","android":{` + cat + `"notification":{"title":"a","body":"b"}},"token":[` + strings.Join(toks, ",") + `]}}`
+	}
+	st, body = postRaw(t, sendURL, msg("", 1), auth)
+	wantAnswer(t, "missing category", st, body, 400, "80100003")
+	st, body = postRaw(t, sendURL, msg("WORK", 1001), auth)
+	wantAnswer(t, "1001 tokens", st, body, 400, "80300010")
+	st, body = postRaw(t, sendURL, msg("WORK", 2), http.Header{"Authorization": {"Bearer nope"}})
+	wantAnswer(t, "unknown token", st, body, 401, "80200001")
+	s.AddVendorFault(VendorFault{Vendor: VendorHuawei, Kind: FaultInvalidToken, Token: "t1"})
+	st, body = postRaw(t, sendURL, msg("WORK", 2), auth)
+	wantAnswer(t, "partial", st, body, 200, `"code":"80100000","msg":"{\"failure\":1,\"illegal_tokens\":[\"t1\"],\"success\":1}"`)
+	now = now.Add(time.Hour)
+	st, body = postRaw(t, sendURL, msg("WORK", 2), auth)
+	wantAnswer(t, "expired", st, body, 401, "80200003")
+	if _, err := s.AddVendorFault(VendorFault{Vendor: VendorHuawei, Kind: FaultQuota}); err == nil {
+		t.Error("a quota fault for a vendor that documents none")
+	}
+}

@@ -1,0 +1,3 @@
+package pushsink
+
+func (s *Sink) routeVivo() {}
