@@ -96,3 +96,15 @@ func TestHuaweiStandIn(t *testing.T) {
 		t.Error("a quota fault for a vendor that documents none")
 	}
 }
+
+func TestHarmonyStandIn(t *testing.T) {
+	creds := DevCredentials()
+	if _, err := NewHarmonyServiceAccount(&creds); err != nil {
+		t.Fatal(err)
+	}
+	_, base := startSink(t, Options{Credentials: &creds})
+	u := base + "/harmony/v3/" + creds.HarmonyProjectID + "/messages:send"
+	body := `{"payload":{"notification":{"title":"a","body":"b","clickAction":{"actionType":0}}},"target":{"token":["t"]}}`
+	st, ans := postRaw(t, u, body, http.Header{"Authorization": {"Bearer not-a-jwt"}, "push-type": {"0"}})
+	wantAnswer(t, "no JWT", st, ans, 401, "80200001")
+}
