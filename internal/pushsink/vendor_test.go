@@ -108,3 +108,25 @@ func TestHarmonyStandIn(t *testing.T) {
 	st, ans := postRaw(t, u, body, http.Header{"Authorization": {"Bearer not-a-jwt"}, "push-type": {"0"}})
 	wantAnswer(t, "no JWT", st, ans, 401, "80200001")
 }
+
+func TestHonorStandIn(t *testing.T) {
+	_, base := startSink(t, Options{})
+	c := DevCredentials()
+	st, body := postForm(t, base+"/honor/auth/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {c.HonorClientID}, "client_secret": {"wrong"}}, nil)
+	wantAnswer(t, "wrong secret", st, body, 401, `"error":1101`)
+	_, body = postForm(t, base+"/honor/auth/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {c.HonorClientID}, "client_secret": {c.HonorClientSecret}}, nil)
+	tok := body[strings.Index(body, `"access_token":"`)+16:]
+	tok = tok[:strings.Index(tok, `"`)]
+	u := base + "/honor/api/v1/" + c.HonorAppID + "/sendMessage"
+	ts := fmt.Sprint(time.Now().UnixMilli())
+	noClass := `{"data":"{}","android":{"notification":{"title":"a","body":"b"}},"token":["t"]}`
+	st, body = postRaw(t, u, noClass, http.Header{"Authorization": {"Bearer " + tok}, "timestamp": {ts}})
+	wantAnswer(t, "no importance", st, body, 400, "80100003")
+	ok := `{"data":"{}","android":{"notification":{"title":"a","body":"b","importance":"NORMAL"}},"token":["t"]}`
+	st, body = postRaw(t, u, ok, http.Header{"Authorization": {"Bearer " + tok}})
+	wantAnswer(t, "no timestamp", st, body, 400, "80100001")
+	st, body = postRaw(t, u, ok, http.Header{"Authorization": {"Bearer " + tok}, "timestamp": {ts}})
+	wantAnswer(t, "ok", st, body, 200, `"expireTokens":[]`)
+}
