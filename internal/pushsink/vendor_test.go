@@ -130,3 +130,23 @@ func TestHonorStandIn(t *testing.T) {
 	st, body = postRaw(t, u, ok, http.Header{"Authorization": {"Bearer " + tok}, "timestamp": {ts}})
 	wantAnswer(t, "ok", st, body, 200, `"expireTokens":[]`)
 }
+
+func TestXiaomiStandIn(t *testing.T) {
+	_, base := startSink(t, Options{})
+	c := DevCredentials()
+	u := base + "/xiaomi/v3/message/regid"
+	form := url.Values{"registration_id": {"r1"}, "restricted_package_name": {c.XiaomiPackage},
+		"title": {"a"}, "description": {"b"}, "pass_through": {"0"}}
+	st, body := postForm(t, u, form, http.Header{"Authorization": {"key=wrong"}})
+	wantAnswer(t, "wrong secret", st, body, 200, `"code":21301`)
+	auth := http.Header{"Authorization": {"key=" + c.XiaomiAppSecret}}
+	st, body = postForm(t, u, form, auth)
+	wantAnswer(t, "no channel", st, body, 200, "extra.channel_id missing")
+	form.Set("extra.channel_id", "1")
+	form.Set("registration_id", strings.Repeat("r,", 1001))
+	st, body = postForm(t, u, form, auth)
+	wantAnswer(t, "1001 ids", st, body, 200, "more than 1000")
+	form.Set("registration_id", "r1,r2")
+	st, body = postForm(t, u, form, auth)
+	wantAnswer(t, "ok", st, body, 200, `"result":"ok"`)
+}
