@@ -150,3 +150,16 @@ func TestXiaomiStandIn(t *testing.T) {
 	st, body = postForm(t, u, form, auth)
 	wantAnswer(t, "ok", st, body, 200, `"result":"ok"`)
 }
+
+func TestOPPOStandIn(t *testing.T) {
+	_, base := startSink(t, Options{})
+	c := DevCredentials()
+	ts := fmt.Sprint(time.Now().UnixMilli())
+	st, body := postForm(t, base+"/oppo/server/v1/auth", url.Values{"app_key": {c.OPPOAppKey}, "timestamp": {ts}, "sign": {"bad"}}, nil)
+	wantAnswer(t, "bad sign", st, body, 200, `"code":14`)
+	stale := fmt.Sprint(time.Now().Add(-time.Hour).UnixMilli())
+	st, body = postForm(t, base+"/oppo/server/v1/auth", url.Values{"app_key": {c.OPPOAppKey}, "timestamp": {stale}, "sign": {"x"}}, nil)
+	wantAnswer(t, "stale timestamp", st, body, 200, `"code":20`)
+	st, body = postForm(t, base+"/oppo/server/v1/message/notification/unicast", url.Values{"auth_token": {"nope"}, "message": {"{}"}}, nil)
+	wantAnswer(t, "bad auth token", st, body, 200, `"code":11`)
+}
