@@ -1,6 +1,8 @@
 package pushsink
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -162,4 +164,37 @@ func TestOPPOStandIn(t *testing.T) {
 	wantAnswer(t, "stale timestamp", st, body, 200, `"code":20`)
 	st, body = postForm(t, base+"/oppo/server/v1/message/notification/unicast", url.Values{"auth_token": {"nope"}, "message": {"{}"}}, nil)
 	wantAnswer(t, "bad auth token", st, body, 200, `"code":11`)
+}
+
+func TestVivoStandIn(t *testing.T) {
+	_, base := startSink(t, Options{})
+	c := DevCredentials()
+	ts := time.Now().UnixMilli()
+	st, body := postRaw(t, base+"/vivo/message/auth", fmt.Sprintf(`{"appId":%q,"appKey":%q,"timestamp":%d,"sign":"bad"}`, c.VivoAppID, c.VivoAppKey, ts), nil)
+	wantAnswer(t, "bad sign", st, body, 200, `"result":10201`)
+	tok, _ := newVivoToken(t, base, c, ts)
+	h := http.Header{"authToken": {tok}}
+	st, body = postRaw(t, base+"/vivo/message/send", `{"regId":"r","title":"a","content":"b","notifyType":2,"skipType":1,"requestId":"x"}`, h)
+	wantAnswer(t, "no classification", st, body, 200, "classification 1")
+	st, body = postRaw(t, base+"/vivo/message/saveListPayload", `{"title":"a","content":"b","notifyType":2,"skipType":1,"classification":1,"category":"TODO","requestId":"x"}`, h)
+	wantAnswer(t, "save", st, body, 200, `"taskId"`)
+	task := body[strings.Index(body, `"taskId":"`)+10:]
+	task = task[:strings.Index(task, `"`)]
+	st, body = postRaw(t, base+"/vivo/message/pushToList", `{"regIds":["only"],"taskId":"`+task+`","requestId":"y"}`, h)
+	wantAnswer(t, "one regId", st, body, 200, "2 to 1000")
+	st, body = postRaw(t, base+"/vivo/message/send", `{}`, http.Header{"authToken": {"nope"}})
+	wantAnswer(t, "bad token", st, body, 200, `"result":10000`)
+}
+
+func newVivoToken(t *testing.T, base string, c Credentials, ts int64) (string, string) {
+	t.Helper()
+	sum := md5.Sum([]byte(c.VivoAppID + c.VivoAppKey + fmt.Sprint(ts) + c.VivoAppSecret))
+	_, body := postRaw(t, base+"/vivo/message/auth", fmt.Sprintf(`{"appId":%q,"appKey":%q,"timestamp":%d,"sign":%q}`,
+		c.VivoAppID, c.VivoAppKey, ts, hex.EncodeToString(sum[:])), nil)
+	i := strings.Index(body, `"authToken":"`)
+	if i < 0 {
+		t.Fatalf("auth: %s", body)
+	}
+	tok := body[i+13:]
+	return tok[:strings.Index(tok, `"`)], body
 }
