@@ -134,3 +134,30 @@ func TestBatchOfMoreThanAThousand(t *testing.T) {
 		t.Errorf("%d delivered", n)
 	}
 }
+
+func TestSuite(t *testing.T) {
+	creds := pushsink.DevCredentials()
+	sa, err := pushsink.NewHarmonyServiceAccount(&creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := pushsink.DevCredentials()
+	wrong, err := pushsink.NewHarmonyServiceAccount(&other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendortest.Suite{
+		Provider: push.ProviderHarmony, Vendor: pushsink.VendorHarmony, Credentials: &creds,
+		New: func(t *testing.T, base string, bad bool, now func() time.Time) push.Sender {
+			cfg := Config{ServiceAccountJSON: sa, PushURL: pushsink.VendorBase(base, pushsink.VendorHarmony), Now: now}
+			if bad {
+				cfg.ServiceAccountJSON = wrong
+			}
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+	}.Run(t)
+}

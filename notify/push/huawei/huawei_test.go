@@ -185,3 +185,18 @@ func TestBatchOfMoreThanAThousand(t *testing.T) {
 		t.Errorf("%d delivered", n)
 	}
 }
+
+func TestSuite(t *testing.T) {
+	vendortest.Suite{
+		Provider: push.ProviderHuawei, Vendor: pushsink.VendorHuawei,
+		New: func(t *testing.T, base string, wrong bool, now func() time.Time) push.Sender {
+			return newSender(t, base, func(c *Config) {
+				c.Now = now
+				if wrong {
+					c.ClientSecret = "wrong"
+				}
+			})
+		},
+		Fetches: func(s push.Sender) int { return s.(*Sender).TokenFetches() },
+	}.Run(t)
+}
