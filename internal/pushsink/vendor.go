@@ -1,6 +1,7 @@
 package pushsink
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
@@ -23,11 +24,12 @@ const (
 	VendorXiaomi  = "xiaomi"
 	VendorOPPO    = "oppo"
 	VendorVivo    = "vivo"
+	VendorAPNs    = "apns"
 )
 
 // Vendors lists the vendor stand-ins the sink serves.
 func Vendors() []string {
-	return []string{VendorHuawei, VendorHarmony, VendorHonor, VendorXiaomi, VendorOPPO, VendorVivo}
+	return []string{VendorHuawei, VendorHarmony, VendorHonor, VendorXiaomi, VendorOPPO, VendorVivo, VendorAPNs}
 }
 
 // VendorBase returns the base URL a vendor client is configured with: the
@@ -62,6 +64,13 @@ type Credentials struct {
 	VivoAppID     string
 	VivoAppKey    string
 	VivoAppSecret string
+
+	APNsKeyID  string
+	APNsTeamID string
+	APNsTopic  string
+	// APNsPublicKey verifies the ES256 provider tokens made with the .p8
+	// key; nil rejects every APNs send.
+	APNsPublicKey *ecdsa.PublicKey
 }
 
 // DevCredentials are the credentials the stand-ins accept when Options
@@ -74,6 +83,7 @@ func DevCredentials() Credentials {
 		XiaomiAppSecret: "dev-xiaomi-app-secret", XiaomiPackage: "cn.gov.weifang.kaigong",
 		OPPOAppKey: "dev-oppo-app-key", OPPOMasterSecret: "dev-oppo-master-secret",
 		VivoAppID: "10001", VivoAppKey: "dev-vivo-app-key", VivoAppSecret: "dev-vivo-app-secret",
+		APNsKeyID: "DEVKEY0001", APNsTeamID: "DEVTEAM001", APNsTopic: "cn.gov.weifang.kaigong",
 	}
 }
 
@@ -187,6 +197,9 @@ type vendorState struct {
 	faultSeq int64
 	// vivoTasks holds the payloads saved by saveListPayload, by taskId.
 	vivoTasks map[string]json.RawMessage
+	// apnsTokens holds the provider tokens APNs has seen, true for those
+	// expired by ExpireAccessTokens.
+	apnsTokens map[string]bool
 }
 
 func newVendorState(creds Credentials, ttl time.Duration) *vendorState {
@@ -194,6 +207,7 @@ func newVendorState(creds Credentials, ttl time.Duration) *vendorState {
 		creds: creds, tokenTTL: ttl,
 		tokens: map[string]issued{}, grants: map[string]int{},
 		received: map[string][]VendorReceived{}, vivoTasks: map[string]json.RawMessage{},
+		apnsTokens: map[string]bool{},
 	}
 }
 
@@ -248,6 +262,11 @@ func (s *Sink) ExpireAccessTokens(vendor string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if vendor == VendorAPNs {
+		for k := range s.vend.apnsTokens {
+			s.vend.apnsTokens[k] = true
+		}
+	}
 	for k, it := range s.vend.tokens {
 		if it.vendor == vendor {
 			it.expiry = now
@@ -403,6 +422,7 @@ func (s *Sink) routeVendors() {
 	s.routeXiaomi()
 	s.routeOPPO()
 	s.routeVivo()
+	s.routeAPNs()
 	s.mux.HandleFunc("GET /_sink/vendors/{vendor}/messages", func(w http.ResponseWriter, r *http.Request) {
 		items := s.VendorMessages(r.PathValue("vendor"))
 		if items == nil {

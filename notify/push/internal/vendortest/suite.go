@@ -94,12 +94,13 @@ func (s Suite) batch(t *testing.T) {
 func (s Suite) throttled(t *testing.T) {
 	sink, base := s.start(t, nil)
 	snd := s.New(t, base, false, nil)
-	sink.AddVendorFault(pushsink.VendorFault{Vendor: s.Vendor, Kind: pushsink.FaultThrottle, Count: 1, RetryAfter: 30 * time.Second})
+	sink.AddVendorFault(pushsink.VendorFault{Vendor: s.Vendor, Kind: pushsink.FaultThrottle, For: time.Minute, RetryAfter: 30 * time.Second})
 	res := snd.Send(context.Background(), Fanout(s.Provider, "t", 2))
 	AllOutcome(t, res, push.OutcomeRetry)
 	if res[0].ErrorCode == "" {
 		t.Errorf("throttled without a code: %+v", res[0])
 	}
+	sink.ClearVendorFaults(s.Vendor)
 	AllOutcome(t, snd.Send(context.Background(), Fanout(s.Provider, "t", 2)), push.OutcomeSent)
 }
 
@@ -118,7 +119,7 @@ func (s Suite) quota(t *testing.T) {
 	clock := func() time.Time { return now }
 	sink, base := s.start(t, clock)
 	snd := s.New(t, base, false, clock)
-	sink.AddVendorFault(pushsink.VendorFault{Vendor: s.Vendor, Kind: pushsink.FaultQuota, Count: 1})
+	sink.AddVendorFault(pushsink.VendorFault{Vendor: s.Vendor, Kind: pushsink.FaultQuota, For: time.Minute})
 	res := snd.Send(context.Background(), Fanout(s.Provider, "q", 2))
 	AllOutcome(t, res, push.OutcomePaused)
 	if want := time.Date(2026, 3, 10, 16, 0, 0, 0, time.UTC); !res[0].PauseUntil.Equal(want) {
