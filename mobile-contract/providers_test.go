@@ -102,9 +102,6 @@ func vendorSenders(t *testing.T) (*pushsink.Sink, map[string]push.Sender) {
 	}
 }
 
-// vendorOf is the stand-in of a provider.
-func vendorOf(provider string) string { return provider }
-
 // sendToEveryVendor sends m to one device of each vendor through a Router
 // and returns what each stand-in received, by provider.
 func sendToEveryVendor(t *testing.T, m push.Message) map[string]json.RawMessage {
@@ -124,7 +121,7 @@ func sendToEveryVendor(t *testing.T, m push.Message) map[string]json.RawMessage 
 	}
 	out := map[string]json.RawMessage{}
 	for _, p := range router.Providers() {
-		got := sink.VendorDelivered(vendorOf(p))
+		got := sink.VendorDelivered(p) // each stand-in is named as its provider
 		if len(got) != 1 {
 			t.Fatalf("%s stand-in received %d messages, want 1", p, len(got))
 		}

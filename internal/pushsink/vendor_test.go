@@ -198,3 +198,34 @@ func newVivoToken(t *testing.T, base string, c Credentials, ts int64) (string, s
 	tok := body[i+13:]
 	return tok[:strings.Index(tok, `"`)], body
 }
+
+func TestVendorControlAPI(t *testing.T) {
+	s, base := startSink(t, Options{})
+	r := do(t, http.MethodPost, base+"/_sink/vendors/xiaomi/faults", map[string]any{"kind": "quota", "for_seconds": 60})
+	if r.status != http.StatusCreated {
+		t.Fatalf("add fault: %d %v", r.status, r.body)
+	}
+	if r := do(t, http.MethodPost, base+"/_sink/vendors/huawei/faults", map[string]any{"kind": "quota"}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("huawei quota fault: %d", r.status)
+	}
+	if r := do(t, http.MethodPost, base+"/_sink/vendors/nokia/faults", map[string]any{"kind": "throttle"}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("unknown vendor: %d", r.status)
+	}
+	c := DevCredentials()
+	form := url.Values{"registration_id": {"r1"}, "restricted_package_name": {c.XiaomiPackage}, "title": {"a"},
+		"description": {"b"}, "pass_through": {"0"}, "extra.channel_id": {"1"}}
+	st, body := postForm(t, base+"/xiaomi/v3/message/regid", form, http.Header{"Authorization": {"key=" + c.XiaomiAppSecret}})
+	wantAnswer(t, "quota", st, body, 200, `"code":10034`)
+	if r := do(t, http.MethodDelete, base+"/_sink/vendors/xiaomi/faults", nil); r.status != http.StatusNoContent {
+		t.Errorf("clear: %d", r.status)
+	}
+	st, body = postForm(t, base+"/xiaomi/v3/message/regid", form, http.Header{"Authorization": {"key=" + c.XiaomiAppSecret}})
+	wantAnswer(t, "after clear", st, body, 200, `"result":"ok"`)
+	r = do(t, http.MethodGet, base+"/_sink/vendors/xiaomi/messages", nil)
+	if r.body["count"] != 2.0 || len(s.VendorDelivered(VendorXiaomi)) != 1 {
+		t.Errorf("messages: %v", r.body)
+	}
+	if r := do(t, http.MethodDelete, base+"/_sink/vendors/xiaomi/messages", nil); r.status != http.StatusNoContent || len(s.VendorMessages(VendorXiaomi)) != 0 {
+		t.Errorf("reset: %d", r.status)
+	}
+}
