@@ -31,6 +31,11 @@ func (s *Sink) Start(addr string) (string, error) {
 		MaxHeaderBytes:    64 << 10,
 		ConnState:         s.trackConn,
 	}
+	// APNs speaks HTTP/2 only; without TLS that is HTTP/2 with prior
+	// knowledge (h2c), which the server takes beside HTTP/1.1.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
