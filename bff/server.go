@@ -61,6 +61,9 @@ type Deps struct {
 	Views  *projectview.Views
 	Intake *intake.Intake
 	Tasks  *tasks.Service
+	// Push says which push providers the server can deliver through; nil
+	// means FCM only.
+	Push interface{ Supports(provider string) bool }
 }
 
 // Server is the configured Fiber application.

@@ -56,7 +56,7 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	p := &Pipeline{d: d, keys: k, relayKick: make(chan struct{}, 1), dispKick: make(chan struct{}, 1),
 		sendKick: make(chan struct{}, 1), wide: make(chan struct{}, senders)}
 	p.relay = &relay{d: d, keys: k}
-	p.disp = &dispatcher{d: d, keys: k}
+	p.disp = &dispatcher{d: d, keys: k, providers: deliverable(d.Sender)}
 	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, send: p.wakeSender, disp: p.disp}}
 	// Until Run starts the senders, deliveries planned leased are sent by
 	// the reader that planned them.

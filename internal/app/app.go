@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/notify/intake"
+	"github.com/weifang/kaigong-zsb/notify/push"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,7 +35,6 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/notify/push/fcm"
 	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
@@ -46,13 +46,20 @@ type App struct {
 	Redis    *redisconn.Conn
 	Bus      *localcache.Bus
 	Tokens   *auth.Tokens
-	Sink     *pushsink.Sink // the built-in local sink, when FCM is not configured
+	Sink     *pushsink.Sink // the built-in push stand-ins, for every provider left unconfigured in development
+	Push     *push.Router   // one sender per configured provider
+	StandIns []string       // the providers other than FCM configured against Sink
 	SinkURL  string
 	Server   *bff.Server
 	Views    *projectview.Views
 	Pipeline *notify.Pipeline
 	Tasks    *tasks.Service
 	registry *prometheus.Registry
+
+	// The built-in stand-ins' credentials and the keys made for them.
+	sinkCreds      pushsink.Credentials
+	harmonyAccount []byte
+	apnsKey        []byte
 
 	pprofSrv   *http.Server
 	ln         net.Listener
@@ -134,7 +141,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	sender, err := a.openSender(ctx)
+	sender, err := a.openPush(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +199,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 
 	a.Server = bff.New(bff.Deps{
 		Log: log, DB: a.DB, Redis: a.Redis.Client, Registry: a.registry,
-		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: in, Tasks: a.Tasks,
+		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: in, Tasks: a.Tasks, Push: a.Push,
 		AccessLog: cfg.AccessLog, ProxyHeader: cfg.TrustedProxyHeader, ServeMetrics: cfg.MetricsAddr == "",
 	})
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -218,23 +225,6 @@ func (a *App) signingKeys() (auth.Keys, error) {
 		return auth.ParseSigningKeys(a.cfg.JWTSigningKeys)
 	}
 	return auth.LoadOrCreateDevKeys(a.cfg.DataDir)
-}
-
-// openSender chooses where pushes go: the real FCM with credentials, an
-// explicit endpoint, or a built-in local sink.
-func (a *App) openSender(ctx context.Context) (*fcm.Sender, error) {
-	fc := fcm.Config{ProjectID: a.cfg.FCMProjectID, CredentialsFile: a.cfg.FCMCredentialsFile, Endpoint: a.cfg.FCMEndpoint}
-	if fc.CredentialsFile == "" && fc.Endpoint == "" {
-		a.Sink = pushsink.New(pushsink.Options{})
-		base, err := a.Sink.Start("127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		a.closers = append(a.closers, a.Sink.Close)
-		a.SinkURL = base
-		fc.Endpoint = pushsink.Endpoint(base)
-	}
-	return fcm.NewSender(ctx, fc)
 }
 
 // startPprof serves Go's profiler on an ops-only address, for measuring
