@@ -65,6 +65,9 @@ type Sink struct {
 
 	connMu sync.Mutex
 	fresh  map[net.Conn]struct{}
+
+	caPEM []byte  // StartTLS's CA
+	fcm   fcmAuth // service accounts and access tokens, once one is made
 }
 
 // New returns a sink with no recorded messages and no faults.
@@ -90,6 +93,7 @@ func New(opts Options) *Sink {
 	s.vend = newVendorState(creds, opts.TokenTTL)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.handleSend)
+	s.mux.HandleFunc("POST "+fcmTokenPath, s.handleFCMToken)
 	s.mux.HandleFunc("GET /_sink/messages", s.handleListMessages)
 	s.mux.HandleFunc("DELETE /_sink/messages", s.handleResetMessages)
 	s.mux.HandleFunc("GET /_sink/faults", s.handleListFaults)
