@@ -194,13 +194,13 @@ func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, receive
 }
 
 // deliverable lists the device providers pushes are planned for: those the
-// sender has (a push.Router says which), and "", the contract's default,
-// FCM.
+// sender has (a push.Router says which; any other sender is FCM's), and
+// "", the contract's default, FCM.
 func deliverable(s push.Sender) []string {
 	if r, ok := s.(interface{ Providers() []string }); ok {
 		return append(r.Providers(), "")
 	}
-	return append(push.SupportedProviders(), "")
+	return []string{push.ProviderFCM, ""}
 }
 
 // render builds the push of a group (a single notice or a digest of

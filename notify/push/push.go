@@ -43,20 +43,6 @@ func KnownProvider(name string) bool {
 	return slices.Contains(AllProviders(), name)
 }
 
-// SupportedProviders lists the push providers the server can deliver to
-// without configuration (FCM). Until the pipeline is given a Router,
-// devices registering another provider are answered 422
-// provider_unsupported; with one, Router.Supports decides.
-func SupportedProviders() []string {
-	return []string{ProviderFCM}
-}
-
-// ProviderSupported reports whether pushes can be delivered through the
-// named provider. The empty provider means the contract's default, FCM.
-func ProviderSupported(provider string) bool {
-	return provider == "" || slices.Contains(SupportedProviders(), provider)
-}
-
 // Message is one push to one device: what the dispatcher hands a sender.
 // Title and Body are already localized for the device's user. Its JSON form
 // leaves the token out, so a rendered message can be stored for retries or
