@@ -324,6 +324,7 @@ func renderReport(r *results) string {
 		p("| BFF graceful shutdown after the run | %s |\n", r.Shutdown.Round(time.Millisecond))
 	}
 	p("\n")
+	renderFanoutTLS(&b, r)
 
 	if len(r.Micro) > 0 || r.MicroErr != nil {
 		p("## Micro-benchmarks\n\n")

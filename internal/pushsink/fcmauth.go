@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +20,10 @@ import (
 // token_uri of the service accounts it makes.
 const fcmTokenPath = "/fcm/token"
 
-// fcmScope is the OAuth scope FCM HTTP v1 sends require.
-const fcmScope = "https://www.googleapis.com/auth/firebase.messaging"
+// fcmScopes are the OAuth scopes an FCM HTTP v1 send is accepted with:
+// FCM's own, or the whole of Google Cloud (which firebase-admin-go asks for
+// when left to its defaults).
+var fcmScopes = []string{"https://www.googleapis.com/auth/firebase.messaging", "https://www.googleapis.com/auth/cloud-platform"}
 
 // fcmTokenTTL is the life of an access token, as Google's.
 const fcmTokenTTL = time.Hour
@@ -115,7 +118,7 @@ func (s *Sink) handleFCMToken(w http.ResponseWriter, r *http.Request) {
 		refuse("invalid_grant", "Invalid JWT: Token must be a short-lived token and in a reasonable timeframe")
 		return
 	}
-	if !strings.Contains(" "+claims.Scope+" ", " "+fcmScope+" ") {
+	if !slices.ContainsFunc(strings.Fields(claims.Scope), func(s string) bool { return slices.Contains(fcmScopes, s) }) {
 		refuse("invalid_scope", "the FCM scope was not asked for")
 		return
 	}
