@@ -168,13 +168,26 @@ func (s *pooledSenders) hand(_ context.Context, batches [][]leasedDelivery) {
 // deliveries leased; any instance's dispatcher takes them again when the
 // lease ends, so the shortcut can lose nothing the ordinary way would not.
 func (p *Pipeline) sendStraight(ctx context.Context, batches [][]leasedDelivery) {
+	// A fan-out's batches go side by side, as many at once as p.wide lets
+	// wide batches go (deliverHanded takes it), each recorded as it ends.
+	var wg sync.WaitGroup
 	for _, b := range batches {
 		for len(b) > 0 {
 			n := min(len(b), deliveryBatch)
-			p.deliverHanded(ctx, b[:n])
+			chunk := b[:n]
 			b = b[n:]
+			if len(b) == 0 && len(batches) == 1 {
+				p.deliverHanded(ctx, chunk) // the last one on this goroutine
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.deliverHanded(ctx, chunk)
+			}()
 		}
 	}
+	wg.Wait()
 }
 
 // narrowBatch is the widest handed batch sent without taking p.wide: one
