@@ -236,15 +236,24 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// skipLocked ends a row-picking subquery on PostgreSQL, so the pruner
-// never waits for (nor takes) a row the pipeline has locked; SQLite has one
-// writer at a time and no such clause. It is the only difference between
-// the two forms of every statement below.
-func (p *Pruner) skipLocked() string {
-	if p.c.DB.Dialect == "postgres" {
-		return " FOR UPDATE SKIP LOCKED"
+// pick is the condition that selects at most Batch rows of table matching
+// where (in order, when set), for an UPDATE or DELETE of that table; the
+// caller's arguments are where's, then the batch size. It is the only
+// difference between the PostgreSQL and the SQLite form of the statements
+// below. PostgreSQL takes the rows by their physical address from an
+// array, so it looks up just those rows (an IN over a subquery may be
+// planned as a join that scans the whole table for every batch), and
+// skips rows the pipeline has locked instead of waiting for them; the
+// lock also keeps each row where it is until the statement ends. SQLite
+// has one writer at a time and its rowid is the table's own key.
+func (p *Pruner) pick(table, where, order string) string {
+	if order != "" {
+		order = " ORDER BY " + order
 	}
-	return ""
+	if p.c.DB.Dialect == "postgres" {
+		return "ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + where + order + " LIMIT ? FOR UPDATE SKIP LOCKED))"
+	}
+	return "rowid IN (SELECT rowid FROM " + table + " WHERE " + where + order + " LIMIT ?)"
 }
 
 func (p *Pruner) exec(ctx context.Context, sql string, args ...any) (int64, error) {
@@ -255,16 +264,14 @@ func (p *Pruner) exec(ctx context.Context, sql string, args ...any) (int64, erro
 // outbox removes processed entries; an unprocessed one (a dead letter
 // too) is never touched.
 func (p *Pruner) outbox(ctx context.Context, cutoff time.Time) (int64, error) {
-	return p.exec(ctx, `DELETE FROM outbox_entries WHERE id IN (
-		SELECT id FROM outbox_entries WHERE processed_at < ? LIMIT ?`+p.skipLocked()+`)
+	return p.exec(ctx, `DELETE FROM outbox_entries WHERE `+p.pick("outbox_entries", "processed_at < ?", "")+`
 		AND processed_at IS NOT NULL`, cutoff, p.c.Batch)
 }
 
 // eventBodies clears raw bodies; the partial index on received_at holds
 // only events whose body is still there.
 func (p *Pruner) eventBodies(ctx context.Context, cutoff time.Time) (int64, error) {
-	return p.exec(ctx, `UPDATE events SET payload = '' WHERE event_id IN (
-		SELECT event_id FROM events WHERE payload <> '' AND received_at < ? LIMIT ?`+p.skipLocked()+`)`,
+	return p.exec(ctx, `UPDATE events SET payload = '' WHERE `+p.pick("events", "payload <> '' AND received_at < ?", ""),
 		cutoff, p.c.Batch)
 }
 
@@ -273,8 +280,8 @@ func (p *Pruner) eventBodies(ctx context.Context, cutoff time.Time) (int64, erro
 // is younger than the cutoff finds the old ones without an index, and a
 // batch that removes less than a full one means none are left.
 func (p *Pruner) pushAttempts(ctx context.Context, cutoff time.Time) (int64, error) {
-	return p.exec(ctx, `DELETE FROM push_attempts WHERE id IN (
-		SELECT id FROM push_attempts ORDER BY id LIMIT ?) AND created_at < ?`, p.c.Batch, cutoff)
+	return p.exec(ctx, `DELETE FROM push_attempts WHERE `+p.pick("push_attempts", "1 = 1", "id")+` AND created_at < ?`,
+		p.c.Batch, cutoff)
 }
 
 // finishedDeliveries are the delivery states nothing sends again.
@@ -284,9 +291,7 @@ var finishedDeliveries = []string{models.DeliverySent, models.DeliveryFailed, mo
 // before the cutoff (the state and next_at index); pending ones stay
 // whatever their age.
 func (p *Pruner) pushDeliveries(ctx context.Context, cutoff time.Time) (int64, error) {
-	return p.exec(ctx, `DELETE FROM push_deliveries WHERE (notification_id, installation_id) IN (
-		SELECT notification_id, installation_id FROM push_deliveries
-		WHERE state IN ? AND next_at < ? LIMIT ?`+p.skipLocked()+`)
+	return p.exec(ctx, `DELETE FROM push_deliveries WHERE `+p.pick("push_deliveries", "state IN ? AND next_at < ?", "")+`
 		AND state IN ?`, finishedDeliveries, cutoff, p.c.Batch, finishedDeliveries)
 }
 
@@ -296,8 +301,7 @@ var finishedJobs = []string{models.PushJobDone, models.PushJobMerged}
 // pushJobs removes finished jobs due before the cutoff (the state and
 // due_at index); pending ones stay.
 func (p *Pruner) pushJobs(ctx context.Context, cutoff time.Time) (int64, error) {
-	return p.exec(ctx, `DELETE FROM push_jobs WHERE notification_id IN (
-		SELECT notification_id FROM push_jobs WHERE state IN ? AND due_at < ? LIMIT ?`+p.skipLocked()+`)
+	return p.exec(ctx, `DELETE FROM push_jobs WHERE `+p.pick("push_jobs", "state IN ? AND due_at < ?", "")+`
 		AND state IN ?`, finishedJobs, cutoff, p.c.Batch, finishedJobs)
 }
 
@@ -314,8 +318,7 @@ func (p *Pruner) notifications(ctx context.Context, cutoff time.Time) (int64, er
 			UserID int64
 			Unread bool
 		}
-		if err := tx.Raw(`DELETE FROM notifications WHERE id IN (
-			SELECT id FROM notifications WHERE created_at < ? LIMIT ?`+p.skipLocked()+`)
+		if err := tx.Raw(`DELETE FROM notifications WHERE `+p.pick("notifications", "created_at < ?", "")+`
 			RETURNING user_id, read_at IS NULL AS unread`, cutoff, p.c.Batch).Scan(&rows).Error; err != nil {
 			return err
 		}
@@ -360,11 +363,9 @@ var clockRunning = []string{models.StatusSubmitted, models.StatusAccepted, model
 // and which can never be issued again (see Windows.Warnings).
 func (p *Pruner) warnings(ctx context.Context, cutoff time.Time) (int64, error) {
 	day := workdays.DateOf(cutoff).String()
-	return p.exec(ctx, `DELETE FROM deadline_warnings WHERE (project_id, item_code, kind, day) IN (
-		SELECT w.project_id, w.item_code, w.kind, w.day FROM deadline_warnings AS w
-		WHERE w.day < ? AND (w.kind = ? OR (w.kind = ? AND NOT EXISTS (
+	return p.exec(ctx, `DELETE FROM deadline_warnings WHERE `+p.pick("deadline_warnings AS w",
+		`w.day < ? AND (w.kind = ? OR (w.kind = ? AND NOT EXISTS (
 			SELECT 1 FROM item_states AS s WHERE s.project_id = w.project_id
-			AND (w.item_code = '' OR s.item_code = w.item_code) AND s.status IN ?)))
-		LIMIT ?`+p.skipLocked()+`)`,
+			AND (w.item_code = '' OR s.item_code = w.item_code) AND s.status IN ?)))`, ""),
 		day, warningDueSoon, warningOverdue, clockRunning, p.c.Batch)
 }
