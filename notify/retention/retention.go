@@ -308,9 +308,9 @@ func (p *Pruner) pushJobs(ctx context.Context, cutoff time.Time) (int64, error) 
 // notifications removes notices older than the inbox window and, in the
 // same transaction, takes the unread ones off their users' counts (users
 // in ascending order, as a fixed order keeps two such transactions from
-// deadlocking each other). A notice marked read concurrently is either
-// removed read (PostgreSQL re-reads the row the UPDATE committed) or
-// marked before it goes; the count moves once either way.
+// deadlocking each other). A notice being marked read meanwhile is either
+// skipped (its row is locked) or taken first, and the marking then finds
+// it gone and counts nothing: the count moves once either way.
 func (p *Pruner) notifications(ctx context.Context, cutoff time.Time) (int64, error) {
 	var removed int64
 	err := p.c.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
