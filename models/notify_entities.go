@@ -64,3 +64,15 @@ type DeadlineWarning struct {
 	Day       string `gorm:"primaryKey;size:10"` // YYYY-MM-DD, Asia/Shanghai
 	CreatedAt time.Time
 }
+
+// OutboxDeadLetter is the dead-letter marker of outbox_entries, migrated
+// onto that table beside OutboxEntry's own columns. DeadAt is set once an
+// unprocessed entry has used up its relays (the pipeline logs it then and
+// counts it in zsb_outbox_dead_letters); a re-drive clears it. Retention
+// never removes an unprocessed entry, dead or not.
+type OutboxDeadLetter struct {
+	DeadAt *time.Time `gorm:"index:idx_outbox_entries_dead_at"`
+}
+
+// TableName puts the marker on outbox_entries.
+func (OutboxDeadLetter) TableName() string { return "outbox_entries" }

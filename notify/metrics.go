@@ -11,6 +11,9 @@ type Metrics struct {
 	pushLatency   prometheus.Histogram
 	outboxBacklog prometheus.Gauge
 	handoffs      *prometheus.CounterVec
+	// outboxDead counts outbox entries that are dead letters, from the
+	// database (every instance reports the same number).
+	outboxDead prometheus.Gauge
 }
 
 // NewMetrics registers the pipeline's series on reg.
@@ -45,6 +48,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	m.outboxDead = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "zsb_outbox_dead_letters",
+		Help: "Outbox entries that used up their relays unprocessed and have not been re-driven (bff outbox list / redrive).",
+	})
+	if err := reg.Register(m.outboxDead); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -13,7 +13,10 @@ import (
 // consumer reads the notification stream in the consumer group and hands
 // each entry to the deliverer. Entries left pending by a dead consumer are
 // taken over with XAUTOCLAIM; an entry that failed MaxStreamDeliveries times
-// goes to the dead-letter stream.
+// goes to the dead-letter stream. That stream only records the failure: the
+// outbox entry stays unprocessed, so the relay re-drives it RedriveAfter
+// later, up to maxRelays times; an entry still unprocessed after those is
+// an outbox dead letter (relay.deadSweep), kept until `bff outbox redrive`.
 type consumer struct {
 	d    Deps
 	keys keys

@@ -1,5 +1,6 @@
 // Command bff is the 开工直通车 · 掌上办 mobile BFF. With no arguments it
-// serves; `bff users …` manages accounts; `bff -h` lists every setting.
+// serves; `bff users …` manages accounts; `bff outbox …` lists and re-drives
+// the outbox's dead letters; `bff -h` lists every setting.
 package main
 
 import (
@@ -39,6 +40,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			return usersCommand(ctx, cfg, args[1:], os.Stdin, stdout)
+		case "outbox":
+			cfg, err := config.Parse(os.LookupEnv)
+			if err != nil {
+				return err
+			}
+			return outboxCommand(ctx, cfg, args[1:], stdout)
 		default:
 			config.Usage(stderr)
 			return fmt.Errorf("unknown command %q", args[0])

@@ -35,6 +35,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/retention"
 	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
@@ -54,7 +55,9 @@ type App struct {
 	Views    *projectview.Views
 	Pipeline *notify.Pipeline
 	Tasks    *tasks.Service
+	Pruner   *retention.Pruner
 	registry *prometheus.Registry
+	probe    *dependencyProbe
 
 	// The built-in stand-ins' credentials and the keys made for them.
 	sinkCreds      pushsink.Credentials
@@ -196,6 +199,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
+	a.Pruner, err = retention.New(retention.Config{DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Log: log,
+		Interval: cfg.RetentionInterval, Pause: 50 * time.Millisecond, Registerer: a.registry, Windows: retention.Windows{
+			EventBodies: cfg.RetentionEventBodies, Outbox: cfg.RetentionOutbox, Push: cfg.RetentionPush,
+			Inbox: cfg.RetentionInbox, Warnings: cfg.RetentionWarnings}})
+	if err != nil {
+		return nil, err
+	}
+	if a.probe, err = newDependencyProbe(a.registry, a.DB, a.Redis.Client); err != nil {
+		return nil, err
+	}
+	a.probe.once(ctx)
 
 	a.Server = bff.New(bff.Deps{
 		Log: log, DB: a.DB, Redis: a.Redis.Client, Registry: a.registry,
@@ -271,8 +285,19 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// The retention pruner and the dependency probe run beside the
+	// pipeline and stop with it; Run waits for them after the pipeline.
+	var background sync.WaitGroup
+	defer background.Wait()
 	pipeCtx, stopPipeline := context.WithCancel(context.Background())
 	defer stopPipeline()
+	for _, run := range []func(context.Context){a.Pruner.Run, a.probe.run} {
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			run(pipeCtx)
+		}()
+	}
 	pipeDone := make(chan error, 1)
 	go func() {
 		tasksDone := make(chan struct{})

@@ -56,6 +56,15 @@ type Config struct {
 	TrustedProxyHeader string        // BFF_TRUSTED_PROXY_HEADER
 	AccessLog          bool          // BFF_ACCESS_LOG
 	PprofAddr          string        // BFF_PPROF_ADDR
+
+	// Retention windows (0 keeps that kind of row forever) and how often
+	// the pruner runs; see notify/retention.
+	RetentionInterval    time.Duration // BFF_RETENTION_INTERVAL
+	RetentionEventBodies time.Duration // BFF_RETENTION_EVENT_BODIES
+	RetentionOutbox      time.Duration // BFF_RETENTION_OUTBOX
+	RetentionPush        time.Duration // BFF_RETENTION_PUSH
+	RetentionInbox       time.Duration // BFF_RETENTION_INBOX
+	RetentionWarnings    time.Duration // BFF_RETENTION_WARNINGS
 }
 
 // Var describes one environment variable for `bff -h`.
@@ -93,6 +102,12 @@ var Vars = append([]Var{
 	{"BFF_TRUSTED_PROXY_HEADER", "", "header carrying the client address when behind a proxy, e.g. X-Forwarded-For"},
 	{"BFF_ACCESS_LOG", "true", "log one line per request"},
 	{"BFF_PPROF_ADDR", "", "ops-only address for Go profiling (net/http/pprof); empty: off"},
+	{"BFF_RETENTION_INTERVAL", "10m", "how often the retention pruner runs (on one instance at a time)"},
+	{"BFF_RETENTION_EVENT_BODIES", "30d", "raw upstream event bodies are cleared after this (the timeline rows stay); 0: kept forever"},
+	{"BFF_RETENTION_OUTBOX", "7d", "processed outbox entries are removed after this (unprocessed ones and dead letters never); 0: kept forever"},
+	{"BFF_RETENTION_PUSH", "30d", "push attempts and finished push deliveries and jobs are removed after this (pending ones never); 0: kept forever"},
+	{"BFF_RETENTION_INBOX", "180d", "inbox notices, read or not, are removed after this (unread ones leave the badge count); 0: kept forever"},
+	{"BFF_RETENTION_WARNINGS", "90d", "deadline warnings are removed this long after their due day, once they cannot recur; 0: kept forever"},
 }, providerVars...)
 
 // DevWebhookSecret is the development default webhook secret.
@@ -131,6 +146,12 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	c.AccessLog = p.boolean("BFF_ACCESS_LOG", true)
 	c.PprofAddr = p.str("BFF_PPROF_ADDR", "")
 	c.Providers = p.parseProviders()
+	c.RetentionInterval = p.duration("BFF_RETENTION_INTERVAL", 10*time.Minute)
+	c.RetentionEventBodies = p.window("BFF_RETENTION_EVENT_BODIES", 30*day)
+	c.RetentionOutbox = p.window("BFF_RETENTION_OUTBOX", 7*day)
+	c.RetentionPush = p.window("BFF_RETENTION_PUSH", 30*day)
+	c.RetentionInbox = p.window("BFF_RETENTION_INBOX", 180*day)
+	c.RetentionWarnings = p.window("BFF_RETENTION_WARNINGS", 90*day)
 
 	switch c.Env {
 	case EnvDevelopment:
@@ -209,6 +230,9 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		p.fail("BFF_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.RetentionInterval < time.Minute || c.RetentionInterval > 24*time.Hour {
+		p.fail("BFF_RETENTION_INTERVAL: must be between 1m and 24h")
 	}
 	if len(c.DemoPassword) < 8 {
 		p.fail("BFF_DEMO_PASSWORD: at least 8 characters")
@@ -306,4 +330,39 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// day is a retention window's unit.
+const day = 24 * time.Hour
+
+// window parses a retention window: whole days ("30d"), any Go duration of
+// at least an hour ("36h"), or 0 for "kept forever".
+func (p *parser) window(name string, def time.Duration) time.Duration {
+	s := p.str(name, "")
+	switch {
+	case s == "":
+		return def
+	case s == "0":
+		return 0
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			p.fail("%s: %q is not a number of days like 30d", name, s)
+			return def
+		}
+		d = time.Duration(days) * day
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			p.fail("%s: %q is not a window like 30d or 36h (0: kept forever)", name, s)
+			return def
+		}
+	}
+	if d != 0 && d < time.Hour {
+		p.fail("%s: a window under 1h would remove rows the service may still use; 0 keeps them forever", name)
+		return def
+	}
+	return d
 }

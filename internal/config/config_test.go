@@ -134,3 +134,27 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionWindows(t *testing.T) {
+	c, err := Parse(env(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RetentionInterval != 10*time.Minute || c.RetentionEventBodies != 30*day || c.RetentionOutbox != 7*day ||
+		c.RetentionPush != 30*day || c.RetentionInbox != 180*day || c.RetentionWarnings != 90*day {
+		t.Fatalf("defaults: %+v", c)
+	}
+	c, err = Parse(env(map[string]string{"BFF_RETENTION_INBOX": "365d", "BFF_RETENTION_PUSH": "36h", "BFF_RETENTION_OUTBOX": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RetentionInbox != 365*day || c.RetentionPush != 36*time.Hour || c.RetentionOutbox != 0 {
+		t.Fatalf("parsed: inbox %v push %v outbox %v", c.RetentionInbox, c.RetentionPush, c.RetentionOutbox)
+	}
+	for k, v := range map[string]string{"BFF_RETENTION_INBOX": "soon", "BFF_RETENTION_PUSH": "10m",
+		"BFF_RETENTION_OUTBOX": "-3d", "BFF_RETENTION_INTERVAL": "5s"} {
+		if _, err := Parse(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: err %v, want one naming it", k, v, err)
+		}
+	}
+}

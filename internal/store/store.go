@@ -120,6 +120,9 @@ func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(models.AllModels()...); err != nil {
 		return err
 	}
+	if err := migrateRetention(db); err != nil {
+		return err
+	}
 	// Users whose notices predate the unread counters get theirs counted
 	// once; a user with a counter keeps it.
 	return db.Exec(`INSERT INTO inbox_counters (user_id, unread)
@@ -210,4 +213,24 @@ func (g gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (strin
 		_, rows := fc()
 		g.log.WarnContext(ctx, "slow query", "elapsed_ms", elapsed.Milliseconds(), "rows", rows)
 	}
+}
+
+// migrateRetention adds what dead letters and the retention pruner need:
+// the outbox's dead-letter marker, and indexes that let the pruner find
+// rows past their window without scanning a table (the same statement on
+// PostgreSQL and SQLite). Events keep their rows (the timeline, the
+// idempotency key); only bodies not yet cleared are indexed.
+func migrateRetention(db *gorm.DB) error {
+	if err := db.AutoMigrate(&models.OutboxDeadLetter{}); err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		`CREATE INDEX IF NOT EXISTS idx_events_body_received ON events (received_at) WHERE payload <> ''`,
+		`CREATE INDEX IF NOT EXISTS idx_notifications_created ON notifications (created_at)`,
+	} {
+		if err := db.Exec(stmt).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

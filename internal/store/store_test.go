@@ -97,3 +97,19 @@ func TestUnreadCounters(t *testing.T) {
 		t.Fatalf("an existing counter changed in the migration: %d", n)
 	}
 }
+
+func TestMigrateAddsTheDeadLetterMarkerTwice(t *testing.T) {
+	db := testenv.DB(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("second migration: %v", err)
+	}
+	if !db.Migrator().HasColumn(&models.OutboxDeadLetter{}, "dead_at") {
+		t.Fatal("outbox_entries has no dead_at")
+	}
+	for idx, table := range map[string]string{"idx_outbox_entries_dead_at": "outbox_entries",
+		"idx_events_body_received": "events", "idx_notifications_created": "notifications"} {
+		if !db.Migrator().HasIndex(table, idx) {
+			t.Errorf("index %s missing", idx)
+		}
+	}
+}
