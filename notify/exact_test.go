@@ -302,3 +302,36 @@ func (w *world) histogram(name string) (uint64, float64) {
 	}
 	return 0, 0
 }
+
+// TestDeliveryOutlastsAnOutage drives one push through the dispatcher while
+// the provider fails every send for an hour and a half: each retry waits the
+// real push.Backoff recorded by the dispatcher, with the default attempt
+// bound, and the push is still pending (not failed) at the end of the
+// outage; it is sent once the provider is back.
+func TestDeliveryOutlastsAnOutage(t *testing.T) {
+	w := newWorld(t, 0)
+	if _, err := w.sink.AddFault(pushsink.Fault{Token: "tok-ent-demo", Code: pushsink.CodeInternal}); err != nil {
+		t.Fatal(err)
+	}
+	w.upsert(false)
+	start := w.clock.Now()
+	w.item("GH-02", models.StatusAccepted, nil)
+	w.drain()
+	for w.clock.Now().Sub(start) < 90*time.Minute {
+		d := w.deliveryOf("GH-02")
+		if d.State != models.DeliveryPending {
+			t.Fatalf("after %v of outage and %d attempts the delivery is %q", w.clock.Now().Sub(start), d.Attempts, d.State)
+		}
+		if !d.NextAt.After(w.clock.Now()) {
+			t.Fatalf("attempt %d: next try at %v, not after now %v", d.Attempts, d.NextAt, w.clock.Now())
+		}
+		w.clock.Set(d.NextAt)
+		w.drain()
+	}
+	w.sink.ClearFaults()
+	w.clock.Set(w.deliveryOf("GH-02").NextAt)
+	w.drain()
+	if got := w.delivered("tok-ent-demo"); len(got) != 1 {
+		t.Fatalf("%d pushes after the outage, want 1", len(got))
+	}
+}
