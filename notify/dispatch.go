@@ -440,7 +440,8 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 		msgs  = make([]push.Message, 0, len(batch))
 		index = make([]int, 0, len(batch))
 		// A fan-out's deliveries share one payload: it is decoded once.
-		payloads = map[string]*pushPayload{}
+		payloads  = map[string]*pushPayload{}
+		decisions = map[decisionKey]Decision{}
 	)
 	results := make([]push.Result, len(batch))
 	for i, b := range batch {
@@ -455,7 +456,14 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 			payloads[b.Payload] = p
 		}
 		if prefs != nil {
-			if dec := Decide(prefs[b.UserID], Notice{Category: p.Category, Critical: p.Critical, ProjectID: p.ProjectID}, now); !dec.Push {
+			// Decided once per user and push: a fan-out's deliveries share both.
+			k := decisionKey{b.UserID, p}
+			dec, ok := decisions[k]
+			if !ok {
+				dec = Decide(prefs[b.UserID], Notice{Category: p.Category, Critical: p.Critical, ProjectID: p.ProjectID}, now)
+				decisions[k] = dec
+			}
+			if !dec.Push {
 				results[i] = push.Result{Outcome: outcomeWithheld, ErrorCode: dec.Reason}
 				continue
 			}
@@ -473,6 +481,12 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 		cancel()
 	}
 	return ds.record(ctx, batch, results, ds.d.Now())
+}
+
+// decisionKey is one user's push within a batch.
+type decisionKey struct {
+	userID  int64
+	payload *pushPayload
 }
 
 // outcome is where one attempt leaves its delivery.
