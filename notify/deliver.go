@@ -217,7 +217,7 @@ func (dv *deliverer) inbox(tx *gorm.DB, n outbox.Note, u models.User, p Preferen
 		return inboxResult{job: &job, fresh: fresh}, nil // written pending
 	}
 	if !fresh {
-		_, err := dv.disp.plan(tx, []models.PushJob{job}, now)
+		_, err := dv.disp.plan(tx, []models.PushJob{job}, now, nil)
 		return inboxResult{job: &job, planned: true}, err
 	}
 	job.State = models.PushJobDone

@@ -110,8 +110,12 @@ func TestDuplicateAndStalePushNothing(t *testing.T) {
 	}
 	// Re-processing the same outbox entry maps to the same inbox row.
 	var e models.OutboxEntry
-	w.d.DB.Take(&e)
-	w.d.DB.Model(&e).Updates(map[string]any{"processed_at": nil, "relayed_at": nil})
+	if err := w.d.DB.Take(&e).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.d.DB.Model(&e).Updates(map[string]any{"processed_at": nil, "relayed_at": nil}).Error; err != nil {
+		t.Fatal(err)
+	}
 	w.drain()
 	if n := len(w.inbox(w.ent)); n != 1 {
 		t.Fatalf("re-delivery made %d inbox rows, want 1", n)
@@ -131,7 +135,9 @@ func TestQuietHoursDeferButCorrectionGoesThrough(t *testing.T) {
 		t.Fatalf("%d pushes inside quiet hours", n)
 	}
 	var job models.PushJob
-	w.d.DB.Take(&job, "user_id = ?", w.ent.ID)
+	if err := w.d.DB.Take(&job, "user_id = ?", w.ent.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	if want := shanghai(2026, 3, 11, 7, 30); !job.DueAt.Equal(want) {
 		t.Fatalf("deferred to %v, want %v", job.DueAt, want)
 	}
@@ -178,7 +184,9 @@ func TestUnregisteredDeactivatesDevice(t *testing.T) {
 	w.item("GH-02", models.StatusAccepted, nil)
 	w.drain()
 	var dev models.Device
-	w.d.DB.Take(&dev, "user_id = ?", w.ent.ID)
+	if err := w.d.DB.Take(&dev, "user_id = ?", w.ent.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	if dev.Active {
 		t.Fatal("device still active after UNREGISTERED")
 	}
@@ -213,7 +221,9 @@ func TestRetryThenSent(t *testing.T) {
 		t.Fatalf("%d delivered after retry, want 1", n)
 	}
 	var attempts []models.PushAttempt
-	w.d.DB.Order("attempt").Find(&attempts, "installation_id = ?", "inst-tok-ent-demo")
+	if err := w.d.DB.Order("attempt").Find(&attempts, "installation_id = ?", "inst-tok-ent-demo").Error; err != nil {
+		t.Fatal(err)
+	}
 	if len(attempts) != 2 || attempts[0].Outcome != push.OutcomeRetry || attempts[1].Outcome != push.OutcomeSent {
 		t.Fatalf("attempts = %+v", attempts)
 	}
@@ -291,7 +301,11 @@ func TestDeadLetterAfterRepeatedFailures(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if n, _ := w.d.Redis.XLen(ctx, w.pipe.keys.dead).Result(); n == 1 {
+		n, err := w.d.Redis.XLen(ctx, w.pipe.keys.dead).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -305,8 +319,8 @@ func TestDeadLetterAfterRepeatedFailures(t *testing.T) {
 	if got := w.metric("zsb_notify_dead_letters_total"); got != 1 {
 		t.Errorf("dead-letter metric = %v, want 1", got)
 	}
-	if p, _ := w.d.Redis.XPending(ctx, w.pipe.keys.stream, consumerGroup).Result(); p.Count != 0 {
-		t.Errorf("%d entries still pending", p.Count)
+	if p, err := w.d.Redis.XPending(ctx, w.pipe.keys.stream, consumerGroup).Result(); err != nil || p.Count != 0 {
+		t.Errorf("pending entries: %+v, %v; want none", p, err)
 	}
 }
 
@@ -332,8 +346,8 @@ func TestIntakePublishFailureGoesBackToTheRelay(t *testing.T) {
 	if len(cut.relayKick) != 1 {
 		t.Error("the relay was not nudged after the failed publish")
 	}
-	if n, _ := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); n != 0 {
-		t.Fatalf("stream has %d entries; the publish should have failed", n)
+	if n, err := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); err != nil || n != 0 {
+		t.Fatalf("stream has %d entries (%v); the publish should have failed", n, err)
 	}
 	// No clock movement: the relay takes the entry back at once.
 	if n, err := w.pipe.relay.relayOnce(ctx); err != nil || n != 1 {

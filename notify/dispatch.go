@@ -28,6 +28,23 @@ const (
 	// to the provider overlaps with the database work of the next batch
 	// without taking the whole connection pool.
 	senders = 4
+	// sendTimeout bounds one provider call (a Send of up to deliveryBatch
+	// pushes), well inside deliveryLease so that the outcome is recorded
+	// while the lease is still held. The FCM client alone retries a 503 or
+	// a network error four times, honouring Retry-After up to two minutes
+	// each, and its HTTP client has no timeout; it does stop at the
+	// context's deadline, and the pushes cut short are recorded as retries.
+	sendTimeout = deliveryLease / 4
+)
+
+// States a push job or delivery ends in when the user's preferences no
+// longer allow the push when it is due (muted, category switched off or
+// push disabled since it was decided): the notice stays in the inbox. Not a
+// failure.
+const (
+	pushJobWithheld  = "withheld"
+	deliveryWithheld = "withheld"
+	outcomeWithheld  = "withheld"
 )
 
 // dispatcher turns due push jobs into per-device deliveries (merging a
@@ -65,6 +82,13 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 			Order("due_at").Limit(jobBatch).Find(&due).Error; err != nil {
 			return err
 		}
+		// The preferences as they are now, read once for the batch: a job
+		// held back (quiet hours, a digest window) is pushed only if they
+		// still allow it.
+		prefs, err := loadPrefs(tx, usersOfJobs(due))
+		if err != nil {
+			return err
+		}
 		taken := map[string]bool{}
 		var planned int64
 		for _, j := range due {
@@ -93,7 +117,7 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 					}
 				}
 			}
-			n, err := ds.plan(tx, group, now)
+			n, err := ds.plan(tx, group, now, prefs)
 			if err != nil {
 				return err
 			}
@@ -107,8 +131,10 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 // plan writes the deliveries of one push (a single notice or a digest of
 // several) to each of the user's active, deliverable devices, and returns
 // how many it wrote (see deliveriesInsert), and moves the group's jobs on.
-func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (int64, error) {
-	lead := group[len(group)-1] // the newest notice stands for a digest
+// With prefs (the users' preferences read for this pass), a notice they no
+// longer let push is left out and its job ends withheld; nil prefs means
+// the push was decided in this transaction.
+func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time, prefs map[int64]Preferences) (int64, error) {
 	ids := make([]string, 0, len(group))
 	for _, j := range group {
 		ids = append(ids, j.NotificationID)
@@ -117,6 +143,42 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time) (
 	if err := tx.Where("id IN ?", ids).Order("created_at").Find(&notes).Error; err != nil {
 		return 0, err
 	}
+	if prefs != nil && len(notes) > 0 {
+		p := prefs[group[0].UserID]
+		var kept []models.Notification
+		var withheld []string
+		for _, n := range notes {
+			if dec := Decide(p, Notice{Category: n.Category, Critical: n.Critical, ProjectID: n.ProjectID}, now); !dec.Push {
+				withheld = append(withheld, n.ID)
+				ds.d.Metrics.withheld.WithLabelValues(dec.Reason).Inc()
+				continue
+			}
+			kept = append(kept, n)
+		}
+		if len(withheld) > 0 {
+			if err := tx.Model(&models.PushJob{}).Where("notification_id IN ?", withheld).
+				Updates(map[string]any{"state": pushJobWithheld, "updated_at": now.UTC()}).Error; err != nil {
+				return 0, err
+			}
+			if len(kept) == 0 {
+				return 0, nil
+			}
+			keep := map[string]bool{}
+			ids = ids[:0]
+			for _, n := range kept {
+				keep[n.ID] = true
+				ids = append(ids, n.ID)
+			}
+			var g []models.PushJob
+			for _, j := range group {
+				if keep[j.NotificationID] {
+					g = append(g, j)
+				}
+			}
+			group, notes = g, kept
+		}
+	}
+	lead := group[len(group)-1] // the newest notice stands for a digest
 	if len(notes) == 0 {
 		return 0, tx.Model(&models.PushJob{}).Where("notification_id IN ?", ids).Update("state", models.PushJobDone).Error
 	}
@@ -142,7 +204,7 @@ func (ds *dispatcher) planNotes(tx *gorm.DB, group []models.PushJob, notes []mod
 	if err != nil {
 		return 0, err
 	}
-	q, args := ds.deliveriesInsert(id, payload, group[len(group)-1].UserID, earliest(group), now, false)
+	q, args := ds.deliveriesInsert(id, payload, group[len(group)-1].UserID, earliest(group), firstDue(group, now), now, false)
 	res := tx.Exec(q, args...)
 	return res.RowsAffected, res.Error
 }
@@ -158,10 +220,10 @@ func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.No
 	if err != nil {
 		return nil, err
 	}
-	q, args := ds.deliveriesInsert(id, payload, job.UserID, job.ReceivedAt, now, true)
+	q, args := ds.deliveriesInsert(id, payload, job.UserID, job.ReceivedAt, firstDue([]models.PushJob{job}, now), now, true)
 	var batch []leasedDelivery
 	err = tx.Raw(`WITH planned AS (`+q+` RETURNING `+leasedColumns+`)
-		SELECT planned.*, dev.provider, dev.push_token, dev.active, true AS device_found
+		SELECT planned.*, dev.provider, dev.push_token, dev.active, dev.user_id, true AS device_found
 		FROM planned JOIN devices AS dev ON dev.installation_id = planned.installation_id`, args...).Scan(&batch).Error
 	return batch, err
 }
@@ -170,8 +232,10 @@ func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.No
 // user's active, deliverable devices, copied from the devices table in one
 // statement (a user with thousands of devices costs one round trip); the
 // primary key drops a delivery planned before. leased writes them leased to
-// this instance with their first attempt counted.
-func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, received, now time.Time, leased bool) (string, []any) {
+// this instance with their first attempt counted. due is when the push fell
+// due (it is the deliveries' next_at, from which zsb_push_due_to_sent_seconds
+// is measured).
+func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, received, due, now time.Time, leased bool) (string, []any) {
 	// PostgreSQL types the parameters of a SELECT list as text, which does
 	// not convert to a timestamp column by itself; SQLite keeps times as
 	// text and must not see the cast (it would make them numbers).
@@ -189,7 +253,7 @@ func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, receive
 		SELECT ?, installation_id, ?, ` + ts + `, ?, ` + ts + `, ?, ` + ts + `, ` + ts + `, ` + ts + ` FROM devices
 		WHERE user_id = ? AND active = ? AND provider IN ?
 		ON CONFLICT DO NOTHING`,
-		[]any{id, models.DeliveryPending, now.UTC(), attempts, leaseUntil, payload, received.UTC(), now.UTC(), now.UTC(),
+		[]any{id, models.DeliveryPending, due.UTC(), attempts, leaseUntil, payload, received.UTC(), now.UTC(), now.UTC(),
 			userID, true, ds.providers}
 }
 
@@ -235,6 +299,30 @@ func (ds *dispatcher) render(tx *gorm.DB, group []models.PushJob, notes []models
 	return msg.NotificationID, string(payload), err
 }
 
+// firstDue is when the first of a group's jobs fell due, never after now.
+func firstDue(group []models.PushJob, now time.Time) time.Time {
+	t := now
+	for _, j := range group {
+		if !j.DueAt.IsZero() && j.DueAt.Before(t) {
+			t = j.DueAt
+		}
+	}
+	return t
+}
+
+// usersOfJobs lists the distinct users of jobs.
+func usersOfJobs(jobs []models.PushJob) []models.User {
+	seen := map[int64]bool{}
+	var out []models.User
+	for _, j := range jobs {
+		if !seen[j.UserID] {
+			seen[j.UserID] = true
+			out = append(out, models.User{ID: j.UserID})
+		}
+	}
+	return out
+}
+
 func earliest(group []models.PushJob) time.Time {
 	t := group[0].ReceivedAt
 	for _, j := range group[1:] {
@@ -263,6 +351,7 @@ type leasedDelivery struct {
 	Provider    string
 	PushToken   string
 	Active      bool
+	UserID      int64 // the device's user, whose preferences decide
 	DeviceFound bool
 }
 
@@ -293,7 +382,8 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 		WHERE d.notification_id = due.notification_id AND d.installation_id = due.installation_id
 		RETURNING d.`+strings.ReplaceAll(leasedColumns, ", ", ", d.")+`,
 			COALESCE(dev.provider, '') AS provider, COALESCE(dev.push_token, '') AS push_token,
-			COALESCE(dev.active, false) AS active, dev.installation_id IS NOT NULL AS device_found`,
+			COALESCE(dev.active, false) AS active, COALESCE(dev.user_id, 0) AS user_id,
+			dev.installation_id IS NOT NULL AS device_found`,
 			models.DeliveryPending, now, now, deliveryBatch, now.Add(deliveryLease), now).Scan(&batch).Error
 		return batch, err
 	}
@@ -313,7 +403,7 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 		ids = append(ids, b.InstallationID)
 	}
 	var devices []models.Device
-	if err := db.Select("installation_id", "provider", "push_token", "active").
+	if err := db.Select("installation_id", "provider", "push_token", "active", "user_id").
 		Where("installation_id IN ?", ids).Find(&devices).Error; err != nil {
 		// The lease stands; the deliveries are taken again when it ends.
 		return nil, err
@@ -325,18 +415,40 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 	for i := range batch {
 		if dev, ok := byID[batch[i].InstallationID]; ok {
 			batch[i].Provider, batch[i].PushToken, batch[i].Active, batch[i].DeviceFound = dev.Provider, dev.PushToken, dev.Active, true
+			batch[i].UserID = dev.UserID
 		}
 	}
 	return batch, nil
 }
 
-// deliver sends a leased batch and records every outcome.
-func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery) error {
+// deliver sends a leased batch and records every outcome. Unless decided
+// (the batch was planned in the transaction that read the preferences, the
+// straight shortcut), the users' preferences are read again, once for the
+// batch, and a push they no longer allow is withheld instead of sent. The
+// provider call runs under sendTimeout.
+func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decided bool) error {
+	now := ds.d.Now()
+	var prefs map[int64]Preferences
+	if !decided {
+		users := make([]models.User, 0, 1)
+		seen := map[int64]bool{}
+		for _, b := range batch {
+			if b.DeviceFound && !seen[b.UserID] {
+				seen[b.UserID] = true
+				users = append(users, models.User{ID: b.UserID})
+			}
+		}
+		var err error
+		if prefs, err = loadPrefs(ds.d.DB.WithContext(ctx), users); err != nil {
+			return err // the lease stands; the deliveries are taken again when it ends
+		}
+	}
 	var (
 		msgs  = make([]push.Message, 0, len(batch))
 		index = make([]int, 0, len(batch))
 		// A fan-out's deliveries share one payload: it is decoded once.
-		payloads = map[string]*pushPayload{}
+		payloads  = map[string]*pushPayload{}
+		decisions = map[decisionKey]Decision{}
 	)
 	results := make([]push.Result, len(batch))
 	for i, b := range batch {
@@ -350,17 +462,38 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery) error
 			_ = json.Unmarshal([]byte(b.Payload), p)
 			payloads[b.Payload] = p
 		}
+		if prefs != nil {
+			// Decided once per user and push: a fan-out's deliveries share both.
+			k := decisionKey{b.UserID, p}
+			dec, ok := decisions[k]
+			if !ok {
+				dec = Decide(prefs[b.UserID], Notice{Category: p.Category, Critical: p.Critical, ProjectID: p.ProjectID}, now)
+				decisions[k] = dec
+			}
+			if !dec.Push {
+				results[i] = push.Result{Outcome: outcomeWithheld, ErrorCode: dec.Reason}
+				continue
+			}
+		}
 		msgs = append(msgs, push.Message{Token: b.PushToken, Provider: b.Provider, NotificationID: p.NotificationID,
 			Category: p.Category, ProjectID: p.ProjectID, ItemCodes: p.ItemCodes, Route: p.Route,
 			UnreadCount: p.UnreadCount, Title: p.Title, Body: p.Body, Critical: p.Critical})
 		index = append(index, i)
 	}
 	if len(msgs) > 0 {
-		for j, r := range ds.d.Sender.Send(ctx, msgs) {
+		sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+		for j, r := range ds.d.Sender.Send(sendCtx, msgs) {
 			results[index[j]] = r
 		}
+		cancel()
 	}
 	return ds.record(ctx, batch, results, ds.d.Now())
+}
+
+// decisionKey is one user's push within a batch.
+type decisionKey struct {
+	userID  int64
+	payload *pushPayload
 }
 
 // outcome is where one attempt leaves its delivery.
@@ -378,7 +511,7 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 	attempts := make([]models.PushAttempt, len(batch))
 	moves := make([]outcome, len(batch))
 	var (
-		dead    []string
+		dead    []deadToken
 		retries []redis.Z
 	)
 	for i, b := range batch {
@@ -389,9 +522,13 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		case push.OutcomeSent:
 			mv.state = models.DeliverySent
 			ds.d.Metrics.pushLatency.Observe(now.Sub(b.ReceivedAt).Seconds())
+			ds.d.Metrics.dueToSent.Observe(max(now.Sub(b.NextAt), 0).Seconds())
+		case outcomeWithheld:
+			mv.state = deliveryWithheld
+			ds.d.Metrics.withheld.WithLabelValues(r.ErrorCode).Inc()
 		case push.OutcomeDeactivate:
 			mv.state = models.DeliveryDeactivated
-			dead = append(dead, b.InstallationID)
+			dead = append(dead, deadToken{b.InstallationID, b.PushToken})
 		case push.OutcomePaused, push.OutcomeAuthFailed:
 			// The provider takes no pushes now (its daily quota is spent,
 			// or it refuses our credentials): the push waits, pending,
@@ -415,35 +552,50 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		default:
 			name = push.OutcomeFailed
 		}
-		ds.d.Metrics.pushes.WithLabelValues(name).Inc()
+		if name != outcomeWithheld { // nothing was sent
+			ds.d.Metrics.pushes.WithLabelValues(name).Inc()
+		}
 		moves[i] = mv
 		attempts[i] = models.PushAttempt{NotificationID: b.NotificationID, InstallationID: b.InstallationID,
 			Attempt: b.Attempts, Outcome: outcomeName(name), ErrorCode: r.ErrorCode, CreatedAt: now.UTC()}
 	}
-	var err error
+	var (
+		err   error
+		moved int64
+	)
 	if ds.d.DB.Dialect == "postgres" {
-		err = ds.recordPostgres(ctx, batch, attempts, moves, dead, now)
+		moved, err = ds.recordPostgres(ctx, batch, attempts, moves, dead, now)
 	} else {
 		err = ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			moved = 0
 			ins := attemptsInsert(attempts)
 			if err := tx.Exec(ins.SQL, ins.Vars...).Error; err != nil {
 				return err
 			}
 			if len(dead) > 0 {
-				if err := tx.Model(&models.Device{}).Where("installation_id IN ?", dead).
-					Updates(map[string]any{"active": false, "updated_at": now.UTC()}).Error; err != nil {
+				q, args := deactivateStatement(dead, now)
+				if err := tx.Exec(q, args...).Error; err != nil {
 					return err
 				}
 			}
 			for i, b := range batch {
-				if err := tx.Model(&models.PushDelivery{}).
-					Where("notification_id = ? AND installation_id = ?", b.NotificationID, b.InstallationID).
-					Updates(map[string]any{"state": moves[i].state, "next_at": moves[i].next.UTC(), "lease_until": nil, "updated_at": now.UTC()}).Error; err != nil {
-					return err
+				res := tx.Model(&models.PushDelivery{}).
+					Where("notification_id = ? AND installation_id = ? AND state = ? AND attempts = ? AND lease_until IS NOT NULL",
+						b.NotificationID, b.InstallationID, models.DeliveryPending, b.Attempts).
+					Updates(map[string]any{"state": moves[i].state, "next_at": moves[i].next.UTC(), "lease_until": nil, "updated_at": now.UTC()})
+				if res.Error != nil {
+					return res.Error
 				}
+				moved += res.RowsAffected
 			}
 			return nil
 		})
+	}
+	if fenced := int64(len(batch)) - moved; err == nil && fenced > 0 {
+		// Another lease took these deliveries over (this send outlived
+		// ours): its outcome stands, this one only leaves its attempt row.
+		ds.d.Metrics.fenced.Add(float64(fenced))
+		ds.d.Log.WarnContext(ctx, "notify: push outcomes arrived after their lease was taken over; not recorded", "deliveries", fenced)
 	}
 	if err == nil && len(retries) > 0 && ds.d.Redis != nil {
 		_ = ds.d.Redis.ZAdd(ctx, ds.keys.wake, retries...).Err()
@@ -451,9 +603,35 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 	return err
 }
 
+// deadToken is a device whose token a provider called dead, with the
+// token it was sent to.
+type deadToken struct{ installationID, token string }
+
+// deactivateStatement deactivates the devices of dead whose token is still
+// the one that failed: a device the app registered again with a new token
+// meanwhile stays active.
+func deactivateStatement(dead []deadToken, now time.Time) (string, []any) {
+	var sql strings.Builder
+	args := make([]any, 0, 1+2*len(dead))
+	sql.WriteString("UPDATE devices SET active = false, updated_at = ? WHERE (installation_id, push_token) IN (")
+	args = append(args, now.UTC())
+	for i, d := range dead {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?)")
+		args = append(args, d.installationID, d.token)
+	}
+	sql.WriteString(")")
+	return sql.String(), args
+}
+
 // recordPostgres writes the attempts, deactivates dead devices and moves
-// the deliveries (freeing their leases) in one statement.
-func (ds *dispatcher) recordPostgres(ctx context.Context, batch []leasedDelivery, attempts []models.PushAttempt, moves []outcome, dead []string, now time.Time) error {
+// the deliveries (freeing their leases) in one statement, and returns how
+// many deliveries it moved: only those still leased by this attempt
+// (pending, leased, with this attempt's count; every lease counts one more
+// attempt, so the count is the lease's token).
+func (ds *dispatcher) recordPostgres(ctx context.Context, batch []leasedDelivery, attempts []models.PushAttempt, moves []outcome, dead []deadToken, now time.Time) (int64, error) {
 	ins := attemptsInsert(attempts)
 	var sql strings.Builder
 	args := make([]any, 0, len(ins.Vars)+2+len(dead)+1+4*len(batch))
@@ -462,8 +640,9 @@ func (ds *dispatcher) recordPostgres(ctx context.Context, batch []leasedDelivery
 	sql.WriteString(")")
 	args = append(args, ins.Vars...)
 	if len(dead) > 0 {
-		sql.WriteString(", deactivated AS (UPDATE devices SET active = false, updated_at = ? WHERE installation_id IN ?)")
-		args = append(args, now.UTC(), dead)
+		q, dargs := deactivateStatement(dead, now)
+		sql.WriteString(", deactivated AS (" + q + ")")
+		args = append(args, dargs...)
 	}
 	sql.WriteString(`
 		UPDATE push_deliveries AS d SET state = v.state, next_at = v.next_at, lease_until = NULL, updated_at = ?
@@ -473,12 +652,15 @@ func (ds *dispatcher) recordPostgres(ctx context.Context, batch []leasedDelivery
 		if i > 0 {
 			sql.WriteString(", ")
 		}
-		sql.WriteString("(?, ?, ?, CAST(? AS timestamptz))")
-		args = append(args, b.NotificationID, b.InstallationID, moves[i].state, moves[i].next.UTC())
+		sql.WriteString("(?, ?, ?, CAST(? AS timestamptz), CAST(? AS integer))")
+		args = append(args, b.NotificationID, b.InstallationID, moves[i].state, moves[i].next.UTC(), b.Attempts)
 	}
-	sql.WriteString(`) AS v(notification_id, installation_id, state, next_at)
-		WHERE d.notification_id = v.notification_id AND d.installation_id = v.installation_id`)
-	return ds.d.DB.WithContext(ctx).Exec(sql.String(), args...).Error
+	sql.WriteString(`) AS v(notification_id, installation_id, state, next_at, attempts)
+		WHERE d.notification_id = v.notification_id AND d.installation_id = v.installation_id
+			AND d.state = ? AND d.attempts = v.attempts AND d.lease_until IS NOT NULL`)
+	args = append(args, models.DeliveryPending)
+	res := ds.d.DB.WithContext(ctx).Exec(sql.String(), args...)
+	return res.RowsAffected, res.Error
 }
 
 // attemptsInsert is the INSERT of a batch's push_attempts rows, built by

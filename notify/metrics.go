@@ -14,6 +14,9 @@ type Metrics struct {
 	// outboxDead counts outbox entries that are dead letters, from the
 	// database (every instance reports the same number).
 	outboxDead prometheus.Gauge
+	dueToSent     prometheus.Histogram
+	withheld      *prometheus.CounterVec
+	fenced        prometheus.Counter
 }
 
 // NewMetrics registers the pipeline's series on reg.
@@ -55,6 +58,25 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	})
 	if err := reg.Register(m.outboxDead); err != nil {
 		return nil, err
+	}
+	m.dueToSent = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "zsb_push_due_to_sent_seconds",
+		Help: "From the moment a push was due (after quiet hours, a digest window or a retry wait) to the push provider accepting it.",
+		// The alert (scripts/alerts) reads the p95 against 30 s.
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900},
+	})
+	m.withheld = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "zsb_pushes_withheld_total",
+		Help: "Pushes not sent because the user's preferences no longer allowed them when they were due, by reason (project_muted, category_disabled, push_disabled).",
+	}, []string{"reason"})
+	m.fenced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "zsb_push_records_fenced_total",
+		Help: "Push outcomes not recorded because their delivery's lease had been taken over by another attempt (a send that outlived its lease).",
+	})
+	for _, c := range []prometheus.Collector{m.dueToSent, m.withheld, m.fenced} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }

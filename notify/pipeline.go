@@ -202,7 +202,8 @@ func (p *Pipeline) deliverHanded(ctx context.Context, b []leasedDelivery) {
 		p.wide <- struct{}{}
 		defer func() { <-p.wide }()
 	}
-	if err := p.disp.deliver(ctx, b); err != nil {
+	// Planned in the transaction that read the preferences: decided.
+	if err := p.disp.deliver(ctx, b, true); err != nil {
 		p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
 	}
 }
@@ -416,7 +417,7 @@ func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) (planned, s
 			go func() {
 				defer wg.Done()
 				defer func() { <-slots }()
-				note(len(batch), p.disp.deliver(work, batch), "send pushes")
+				note(len(batch), p.disp.deliver(work, batch, false), "send pushes")
 			}()
 			if len(batch) < deliveryBatch {
 				break

@@ -43,12 +43,16 @@ func TestTwoRunningPipelinesPushEachChangeOnce(t *testing.T) {
 	}
 	testenv.Eventually(t, "every change pushed", func() bool { return len(w.sink.Delivered()) >= changes })
 	testenv.Eventually(t, "the pipeline to settle", func() bool {
-		var open int64
-		w.d.DB.Model(&models.OutboxEntry{}).Where("processed_at IS NULL").Count(&open)
-		var pending int64
-		w.d.DB.Model(&models.PushDelivery{}).Where("state = ?", models.DeliveryPending).Count(&pending)
-		var jobs int64
-		w.d.DB.Model(&models.PushJob{}).Where("state = ?", models.PushJobPending).Count(&jobs)
+		var open, pending, jobs int64
+		for _, err := range []error{
+			w.d.DB.Model(&models.OutboxEntry{}).Where("processed_at IS NULL").Count(&open).Error,
+			w.d.DB.Model(&models.PushDelivery{}).Where("state = ?", models.DeliveryPending).Count(&pending).Error,
+			w.d.DB.Model(&models.PushJob{}).Where("state = ?", models.PushJobPending).Count(&jobs).Error,
+		} {
+			if err != nil {
+				t.Fatal(err) // an error reads as zero, which would look settled
+			}
+		}
 		return open+pending+jobs == 0
 	})
 	seen := map[string]int{}

@@ -68,7 +68,9 @@ func TestHelpRequestPushedClaimedCompleted(t *testing.T) {
 		t.Fatalf("claims: %d won, %d task_taken; want one each", wins, taken)
 	}
 	var held models.AgentTask
-	w.d.DB.Take(&held, "id = ?", task.ID)
+	if err := w.d.DB.Take(&held, "id = ?", task.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	winner := w.agentTown
 	if *held.ClaimedBy == other.ID {
 		winner = other
@@ -101,7 +103,9 @@ func TestUnclaimedTaskEscalates(t *testing.T) {
 	}
 	w.drain()
 	var got models.AgentTask
-	w.d.DB.Take(&got, "id = ?", task.ID)
+	if err := w.d.DB.Take(&got, "id = ?", task.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	if got.Level != models.LevelCounty || got.EscalateAt == nil {
 		t.Fatalf("task after escalation = %+v", got)
 	}
@@ -145,7 +149,9 @@ func TestDeadlineWarnsOnce(t *testing.T) {
 		t.Fatalf("overdue push = %+v", last)
 	}
 	var tasks int64
-	w.d.DB.Model(&models.AgentTask{}).Where("kind = ?", models.TaskDeadline).Count(&tasks)
+	if err := w.d.DB.Model(&models.AgentTask{}).Where("kind = ?", models.TaskDeadline).Count(&tasks).Error; err != nil {
+		t.Fatal(err)
+	}
 	if tasks != 1 {
 		t.Fatalf("%d deadline tasks, want 1 per due date", tasks)
 	}

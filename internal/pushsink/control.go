@@ -17,6 +17,7 @@ type faultJSON struct {
 	ForSeconds        int       `json:"for_seconds,omitempty"`
 	RetryAfterSeconds int       `json:"retry_after_seconds,omitempty"`
 	Field             string    `json:"field,omitempty"`
+	DelayMillis       int       `json:"delay_ms,omitempty"`
 	Answered          int       `json:"answered"`
 	Until             time.Time `json:"until,omitzero"`
 }
@@ -53,6 +54,7 @@ func (s *Sink) handleListFaults(w http.ResponseWriter, _ *http.Request) {
 			ForSeconds:        int(f.For / time.Second),
 			RetryAfterSeconds: int(f.RetryAfter / time.Second),
 			Field:             f.Field,
+			DelayMillis:       int(f.Delay / time.Millisecond),
 			Answered:          f.Answered, Until: f.Until,
 		})
 	}
@@ -75,6 +77,7 @@ func (s *Sink) handleAddFault(w http.ResponseWriter, r *http.Request) {
 		For:        time.Duration(in.ForSeconds) * time.Second,
 		RetryAfter: time.Duration(in.RetryAfterSeconds) * time.Second,
 		Field:      in.Field,
+		Delay:      time.Duration(in.DelayMillis) * time.Millisecond,
 	})
 	if err != nil {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})

@@ -1,9 +1,12 @@
 package pushsink
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 func toJSON(t *testing.T, v any) string {
@@ -84,5 +87,50 @@ func TestControlRejectsBadFaults(t *testing.T) {
 				t.Errorf("status %d, want %d (%v)", r.status, tt.want, r.body)
 			}
 		})
+	}
+}
+
+// A slow fault holds the answer; a client that gives up first is recorded
+// with status 499 and nothing delivered, one that waits gets its answer.
+func TestSlowFault(t *testing.T) {
+	s, base := startSink(t, Options{})
+	if _, err := s.AddFault(Fault{Delay: 300 * time.Millisecond, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddFault(Fault{Code: CodeUnavailable, Delay: time.Second}); err == nil {
+		t.Fatal("a delay with a code was accepted")
+	}
+	body := `{"message":{"token":"tok-slow","notification":{"title":"t","body":"b"}}}`
+	post := func(timeout time.Duration) (*http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/projects/p/messages:send", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return resp, err
+	}
+	if _, err := post(50 * time.Millisecond); err == nil {
+		t.Fatal("the slow answer came before the client's deadline")
+	}
+	testenvEventually(t, func() bool { return len(s.Messages()) == 1 })
+	if m := s.Messages()[0]; m.Status != statusClientGone || m.Delivered() {
+		t.Fatalf("abandoned send recorded as %+v", m)
+	}
+	resp, err := post(5 * time.Second) // the fault's one answer is spent
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the slow fault: %v, %v", resp, err)
+	}
+}
+
+func testenvEventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -29,6 +29,10 @@ type Fault struct {
 	// "message.data"), as FCM does for bad payloads; empty answers the way
 	// FCM answers a bad token, with no field named.
 	Field string
+	// Delay, with no Code, makes a slow fault: each send it applies to is
+	// answered (as it would be without it) only after Delay. A client that
+	// gives up first is recorded with status 499 and nothing delivered.
+	Delay time.Duration
 }
 
 // FaultState is a fault as currently in force.
@@ -54,12 +58,28 @@ func (f *activeFault) live(now time.Time) bool {
 }
 
 func (f Fault) validate() error {
+	if f.Delay < 0 {
+		return fmt.Errorf("pushsink: the delay must not be negative")
+	}
+	if f.Code == "" && f.Delay > 0 {
+		if f.Field != "" || f.RetryAfter > 0 {
+			return fmt.Errorf("pushsink: a slow fault has only a delay, a token and limits")
+		}
+		return f.validateLimits()
+	}
+	if f.Delay > 0 {
+		return fmt.Errorf("pushsink: a delay is a fault of its own, without a code")
+	}
 	if _, ok := shapeOf(f.Code); !ok {
 		return fmt.Errorf("pushsink: unknown FCM error code %q", f.Code)
 	}
 	if f.Field != "" && f.Code != CodeInvalidArgument {
 		return fmt.Errorf("pushsink: a field can only be named with INVALID_ARGUMENT")
 	}
+	return f.validateLimits()
+}
+
+func (f Fault) validateLimits() error {
 	if f.Count < 0 || f.For < 0 || f.RetryAfter < 0 {
 		return fmt.Errorf("pushsink: count, duration and retry-after must not be negative")
 	}
@@ -113,12 +133,39 @@ func (s *Sink) pruneFaultsLocked(now time.Time) {
 	s.faults = kept
 }
 
+// delayLocked returns how long a slow fault holds the answer to a send to
+// token (zero for none), counting the send against it.
+func (s *Sink) delayLocked(token string, now time.Time) time.Duration {
+	s.pruneFaultsLocked(now)
+	var global *activeFault
+	for _, f := range s.faults {
+		if f.Code != "" {
+			continue
+		}
+		if f.Token == token {
+			f.Answered++
+			return f.Delay
+		}
+		if f.Token == "" && global == nil {
+			global = f
+		}
+	}
+	if global == nil {
+		return 0
+	}
+	global.Answered++
+	return global.Delay
+}
+
 // takeFaultLocked returns the fault that answers a send to token, counting
 // the answer, or nil when the send should succeed.
 func (s *Sink) takeFaultLocked(token string, now time.Time) *activeFault {
 	s.pruneFaultsLocked(now)
 	var global *activeFault
 	for _, f := range s.faults {
+		if f.Code == "" {
+			continue // slow faults: delayLocked
+		}
 		if f.Token == "" {
 			if global == nil {
 				global = f

@@ -62,6 +62,26 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt:   now,
 	}
 
+	if len(violations) == 0 {
+		s.mu.Lock()
+		delay := s.delayLocked(target.Token, now)
+		s.mu.Unlock()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				// The client gave up: nothing is answered or delivered.
+				t.Stop()
+				rec.Status = statusClientGone
+				s.mu.Lock()
+				s.recordLocked(rec)
+				s.mu.Unlock()
+				return
+			}
+		}
+	}
+
 	var fault *activeFault
 	s.mu.Lock()
 	switch {
@@ -116,6 +136,10 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, sendResponse{Name: rec.Name})
 	}
 }
+
+// statusClientGone is recorded for a send whose client gave up while a
+// slow fault held the answer (nginx's "client closed request").
+const statusClientGone = 499
 
 // readBody reads a request body of at most maxRequestBody bytes, into a
 // buffer of its declared length when it has one.
