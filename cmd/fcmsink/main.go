@@ -13,18 +13,29 @@
 // Control it over HTTP: GET/DELETE /_sink/messages, GET/POST/DELETE
 // /_sink/faults (FCM); GET/DELETE /_sink/vendors/{vendor}/messages,
 // POST/DELETE /_sink/vendors/{vendor}/faults, POST
-// /_sink/vendors/{vendor}/expire-tokens (the vendors).
+// /_sink/vendors/{vendor}/expire-tokens (the vendors); and GET
+// /_fcmsink/requests counts every request the sink answered by method,
+// route and status (e.g. "POST /huawei/oauth2/v3/token 200": the access
+// tokens handed out), for drills to see token refreshes and retries.
 package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 )
@@ -65,10 +76,29 @@ func run(args []string) error {
 		}
 	}
 	sink := pushsink.New(pushsink.Options{Logger: logger, Credentials: &creds, TokenTTL: *tokenTTL})
-	base, err := sink.Start(*addr)
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
+	srv := &http.Server{
+		Handler:           &requestCounter{next: sink, n: map[string]int{}},
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	// APNs speaks HTTP/2 only: without TLS, with prior knowledge (h2c).
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	served := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			served <- err
+		}
+	}()
+	base := "http://" + ln.Addr().String()
 	fmt.Println(base)
 	attrs := []any{"base_url", base, "fcm_endpoint", pushsink.Endpoint(base)}
 	for _, v := range pushsink.Vendors() {
@@ -78,10 +108,65 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
 	logger.Info("fcmsink stopping")
-	return sink.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }
+
+// requestCounter counts the requests the sink answers, by method, route
+// and status, and serves the counts at GET /_fcmsink/requests.
+type requestCounter struct {
+	next http.Handler
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (c *requestCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_fcmsink/requests" && r.Method == http.MethodGet {
+		c.mu.Lock()
+		b, err := json.Marshal(map[string]any{"counts": c.n})
+		c.mu.Unlock()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	c.next.ServeHTTP(sw, r)
+	key := r.Method + " " + route(r.URL.Path) + " " + strconv.Itoa(sw.status)
+	c.mu.Lock()
+	c.n[key]++
+	c.mu.Unlock()
+}
+
+// route is a request path with the device token of an APNs path left out.
+func route(path string) string {
+	if strings.HasPrefix(path, "/apns/3/device/") {
+		return "/apns/3/device/{token}"
+	}
+	return path
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writeKeys generates the HarmonyOS service account and the APNs key into
 // dir and fills creds' public halves.
