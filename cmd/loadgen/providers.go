@@ -237,9 +237,9 @@ func runProviders(ctx context.Context, o options, a *api, src *eventSource, bffB
 			st.Devices++
 		}
 		var lo, hi time.Time
-		requests := map[time.Time]bool{}
+		requests := map[time.Time]int{}
 		for _, x := range recs[p] {
-			requests[x.at] = true // the records of one request share its time
+			requests[x.at]++ // the records of one request share its time
 			if !x.delivered {
 				st.Rejected++
 				continue
@@ -254,6 +254,15 @@ func runProviders(ctx context.Context, o options, a *api, src *eventSource, bffB
 			st.Requests = st.Got + st.Rejected // one token a request
 		} else {
 			st.Requests = len(requests)
+			if p == pushsink.VendorVivo {
+				// vivo sends a notice to many as saveListPayload, which
+				// names no device, then pushToList with the tokens.
+				for _, n := range requests {
+					if n > 1 {
+						st.Requests++
+					}
+				}
+			}
 		}
 		if !lo.IsZero() {
 			st.First = lo.Sub(ev.Accepted)
