@@ -12,10 +12,12 @@
 //     projects in parallel), timed from the webhook's 202 to an in-process
 //     FCM sink receiving the push; and the most one project takes with one
 //     event in flight;
-//  3. fan-out: one event to 2,000 devices, then a longer run; then, on FCM's
-//     real transport (TLS, HTTP/2, OAuth, see fanout_tls.go), one event to
-//     2,000 and to 20,000 devices against firebase-admin-go's own SendEach
-//     loop, alternating;
+//  3. fan-out: one event to 2,000 devices, then a longer run; one event to
+//     20,000 devices spread evenly over all eight push providers, through
+//     each provider's stand-in in the same sink; then, on FCM's real
+//     transport (TLS, HTTP/2, OAuth, see fanout_tls.go), one event to 2,000
+//     and to 20,000 devices against firebase-admin-go's own SendEach loop,
+//     alternating;
 //  4. the BFF's resident memory at idle and at its peak;
 //
 // then the Go micro-benchmarks of the hot paths. Every phase is bounded in
@@ -78,6 +80,9 @@ type options struct {
 	FanoutWait   time.Duration
 	FanoutMax    time.Duration
 
+	ProviderDevices int
+	ProviderWait    time.Duration
+
 	Micro     bool
 	MicroTime string
 	Profile   bool
@@ -118,6 +123,8 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.FanoutEvents, "fanout-events", 20, "events of the sustained fan-out run (each to every device)")
 	fs.DurationVar(&o.FanoutWait, "fanout-wait", 20*time.Second, "bound on waiting for one event's fan-out")
 	fs.DurationVar(&o.FanoutMax, "fanout-max", 60*time.Second, "bound on the sustained fan-out run")
+	fs.IntVar(&o.ProviderDevices, "provider-devices", 20000, "devices registered for the providers phase, spread evenly over all eight providers")
+	fs.DurationVar(&o.ProviderWait, "provider-wait", time.Minute, "bound on waiting for the providers phase's one event to reach every device")
 	fs.BoolVar(&o.Micro, "micro", true, "also run the Go micro-benchmarks and report them")
 	fs.StringVar(&o.MicroTime, "micro-benchtime", "500ms", "-benchtime of the micro-benchmarks")
 	fs.BoolVar(&o.Profile, "profile", true, "sample CPU with perf during the load phases (reported where a target is missed)")
@@ -125,7 +132,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.PprofDir, "pprof-dir", ".bench", "where to keep the BFF's Go CPU profiles of the measured phases (through BFF_PPROF_ADDR; empty: none)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory (BFF log, perf data)")
 	fs.DurationVar(&o.QuietWait, "quiet-wait", 10*time.Second, "wait up to this long for other work on the machine to settle before starting")
-	only := fs.String("only", "", "run only these phases, comma-separated: progress, push, fanout, fanouttls (fanout and fanouttls need push)")
+	only := fs.String("only", "", "run only these phases, comma-separated: progress, push, fanout, providers, fanouttls (fanout, providers and fanouttls need push)")
 	tlsSizes := fs.String("tls-sizes", "2000,20000", "device counts of the fan-out on FCM's real transport (TLS, HTTP/2, OAuth), against the SDK's own SendEach loop; empty: skip it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -134,7 +141,7 @@ func parseOptions(args []string) (options, error) {
 	for _, ph := range strings.Split(*only, ",") {
 		switch ph = strings.TrimSpace(ph); ph {
 		case "":
-		case "progress", "push", "fanout", "fanouttls":
+		case "progress", "push", "fanout", "providers", "fanouttls":
 			o.Only[ph] = true
 		default:
 			return o, fmt.Errorf("-only: unknown phase %q", ph)
@@ -166,6 +173,10 @@ func parseOptions(args []string) (options, error) {
 		return o, fmt.Errorf("-event-single must be in [0, 1m]")
 	case o.Devices < 1 || o.Devices > 100000:
 		return o, fmt.Errorf("-devices must be 1..100000")
+	case o.ProviderDevices < 8 || o.ProviderDevices > 100000:
+		return o, fmt.Errorf("-provider-devices must be 8..100000")
+	case o.ProviderWait <= 0 || o.ProviderWait > 10*time.Minute:
+		return o, fmt.Errorf("-provider-wait must be in (0, 10m]")
 	case o.FanoutEvents < 0 || o.FanoutEvents*o.Devices > 1_000_000:
 		return o, fmt.Errorf("-fanout-events × -devices must stay under a million pushes")
 	case o.Budget < time.Minute || o.Budget > 30*time.Minute:

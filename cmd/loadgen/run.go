@@ -47,6 +47,8 @@ type results struct {
 	FanoutErr    error
 	FanoutTLS    *tlsFanoutResults
 	FanoutTLSErr error
+	Providers    *providersResults
+	ProvidersErr error
 	Skipped      []string
 
 	PipelineStats map[string]float64 // the BFF's notify series from /metrics at the end
@@ -101,7 +103,14 @@ func run(parent context.Context, o options) (err error) {
 	res.Backends = be.Desc
 	logf("backends: %s", be.Desc)
 
-	sink := pushsink.New(pushsink.Options{MaxMessages: max(200_000, 2*(o.FanoutEvents+1)*o.Devices)})
+	// Every provider goes to its stand-in in this sink, with the
+	// development credentials and keys made for the run.
+	vendors, err := newProviderSink(dir)
+	if err != nil {
+		return err
+	}
+	sink := pushsink.New(pushsink.Options{MaxMessages: max(200_000, 2*(o.FanoutEvents+1)*o.Devices, 2*o.ProviderDevices),
+		Credentials: &vendors.creds})
 	sinkBase, err := sink.Start("127.0.0.1:0")
 	if err != nil {
 		return err
@@ -120,6 +129,7 @@ func run(parent context.Context, o options) (err error) {
 		"BFF_DEMO_PASSWORD=" + o.Password,
 		"UPSTREAM_WEBHOOK_SECRETS=" + o.Secret,
 	}
+	env = append(env, vendors.bffEnv(sinkBase)...)
 	if be.DatabaseURL != "" {
 		env = append(env, "DATABASE_URL="+be.DatabaseURL)
 	}
@@ -258,6 +268,16 @@ func run(parent context.Context, o options) (err error) {
 		}
 		r, err := runFanout(lctx, o, a, src, proc.Base, reader, join, prof, logf)
 		res.Fanout, res.FanoutErr = &r, err
+		return err
+	})
+
+	phase("fan-out over every provider", "providers", func() error {
+		fan := 0
+		if res.Fanout != nil {
+			fan = o.Devices
+		}
+		r, err := runProviders(lctx, o, a, src, proc.Base, sink, reader, join, fan, logf)
+		res.Providers, res.ProvidersErr = &r, err
 		return err
 	})
 

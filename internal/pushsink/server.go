@@ -23,7 +23,7 @@ func (s *Sink) Start(addr string) (string, error) {
 // (CACertPEM), e.g. a process started with SSL_CERT_FILE naming it. It
 // returns the base URL, e.g. "https://127.0.0.1:9443".
 func (s *Sink) StartTLS(addr string) (string, error) {
-	cfg, caPEM, err := selfSignedTLS()
+	cfg, caPEM, err := SelfSignedTLS()
 	if err != nil {
 		return "", err
 	}

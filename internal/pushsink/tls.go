@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// selfSignedTLS makes a CA and a server certificate it signs for 127.0.0.1,
+// SelfSignedTLS makes a CA and a server certificate it signs for 127.0.0.1,
 // ::1 and localhost, valid for a day, and the TLS configuration serving it
 // with HTTP/2 offered first.
-func selfSignedTLS() (*tls.Config, []byte, error) {
+func SelfSignedTLS() (*tls.Config, []byte, error) {
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
