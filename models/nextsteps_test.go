@@ -12,7 +12,7 @@ import (
 func approvedThemes(tb testing.TB, p ProjectFacts, themes ...string) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
-	for _, it := range DefaultCatalog().applicableItems(p) {
+	for _, it := range DefaultCatalog().applicableItems(DefaultCatalog().plan(p)) {
 		if slices.Contains(themes, it.Theme) {
 			out[it.Code] = StatusApproved
 		}

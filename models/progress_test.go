@@ -202,7 +202,7 @@ func progressItem(tb testing.TB, p Progress, code string) ItemProgress {
 func TestStageAndPercent(t *testing.T) {
 	c := DefaultCatalog()
 	all := map[string]string{}
-	for _, it := range c.applicableItems(civil) {
+	for _, it := range c.applicableItems(c.plan(civil)) {
 		all[it.Code] = StatusApproved
 	}
 	tests := []struct {
