@@ -105,7 +105,7 @@ type ItemState struct {
 	SuspendReason  string `gorm:"size:32"`
 	// ClockJSON is the item's clock history (ItemClock: closed pauses and
 	// earlier applications) as JSON text, kept by ApplyItemStatus.
-	ClockJSON          string `gorm:"column:clock;type:text"`
+	ClockJSON          string `gorm:"column:clock;type:text;not null;default:''"`
 	Reason             string `gorm:"size:1000"`
 	MaterialsRequested string `gorm:"type:text"` // JSON array of strings
 	UpdatedAt          time.Time
