@@ -63,6 +63,7 @@ func TestItemRules(t *testing.T) {
 		{"transferred land: no siting", civilWith(Facts{LandSource: ptr("transfer")}), "YD-01", RequirementNotRequired, "", "出让", nil},
 		{"allocated land: siting", civilWith(Facts{LandSource: ptr("allocation")}), "YD-01", RequirementRequired, "", "", nil},
 		{"allocated land: no grant price", civilWith(Facts{LandSource: ptr("allocation")}), "YD-05", RequirementNotRequired, "", "划拨", nil},
+		{"allocated land: no deed tax", civilWith(Facts{LandSource: ptr("allocation")}), "YD-06", RequirementNotRequired, "", "划拨", nil},
 		{"owned land: no supply", industrialWith(Facts{LandSource: ptr("owned")}), "YD-03", RequirementNotRequired, "", "自有", nil},
 		// 人防.
 		{"basement", civilWith(Facts{CivilAirDefence: ptr("basement")}), "GH-04", RequirementRequired, "", "", nil},
