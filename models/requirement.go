@@ -335,7 +335,7 @@ type derivedFact struct {
 // derivedFacts are the derived facts a catalog condition may name.
 var derivedFacts = map[string]derivedFact{
 	DerivedSpecialConstruction: {
-		source: "《建设工程消防设计审查验收管理暂行规定》（住房和城乡建设部令第51号，2023年第58号令修改）第十四条",
+		source: "《建设工程消防设计审查验收管理暂行规定》（住房和城乡建设部令第51号）第十四条",
 		eval:   specialConstruction,
 	},
 }
