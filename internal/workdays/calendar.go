@@ -6,6 +6,9 @@
 // The holiday data comes from the maintained lunar-go library (HolidayUtil),
 // which publishes each year's State Council schedule; an operator override
 // file adds a newly published year, or corrects a day, without a release.
+// A year neither of them covers is not counted as if it had no holidays:
+// its statutory holidays are computed from the lunar calendar
+// (StatutoryHolidays) and its answers are flagged as provisional (Source).
 package workdays
 
 import (
