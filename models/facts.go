@@ -64,7 +64,10 @@ func (it *Item) AcceptsPreApprovalOf(code string) bool {
 	return slices.Contains(it.AcceptsPreApproval, code)
 }
 
-// Matches reports whether the waiver's condition holds for the project.
+// Matches reports whether the waiver's When condition holds for the
+// project. A WhenNotRequired waiver depends on the other item's rule and is
+// decided where the project's items are (the guide, the next steps); Matches
+// reports false for it.
 func (w Waiver) Matches(p ProjectFacts) bool {
 	switch w.When {
 	case WaiveRegionalAssessment:

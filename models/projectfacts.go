@@ -113,19 +113,22 @@ const maxFactsBytes = 16 << 10
 // or non-finite number, or a repeated list entry is a validation_failed
 // *Error naming each bad field by its path ("facts.use",
 // "facts.zones[1]"); a JSON null is a fact not given. An empty input or
-// "null" is no facts at all. The webhook prefixes the paths with
-// "project." where it reports them.
-func ParseFacts(data []byte) (Facts, error) {
+// "null" is no facts at all.
+func ParseFacts(data []byte) (Facts, error) { return ParseFactsAt("facts", data) }
+
+// ParseFactsAt is ParseFacts with the field paths under path, such as
+// "project.facts" for the webhook's project.upserted.
+func ParseFactsAt(path string, data []byte) (Facts, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || string(data) == "null" {
 		return Facts{}, nil
 	}
 	if len(data) > maxFactsBytes {
-		return Facts{}, ValidationError(FieldError{Field: "facts", Message: fmt.Sprintf("must be at most %d bytes", maxFactsBytes)})
+		return Facts{}, ValidationError(FieldError{Field: path, Message: fmt.Sprintf("must be at most %d bytes", maxFactsBytes)})
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return Facts{}, ValidationError(FieldError{Field: "facts", Message: "must be a JSON object"})
+		return Facts{}, ValidationError(FieldError{Field: path, Message: "must be a JSON object"})
 	}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
@@ -135,17 +138,17 @@ func ParseFacts(data []byte) (Facts, error) {
 	var f Facts
 	var errs []FieldError
 	for _, k := range keys {
-		path := "facts." + k
+		field := path + "." + k
 		spec, ok := factSpecs[k]
 		if !ok {
-			errs = append(errs, FieldError{Field: path, Message: "unknown fact"})
+			errs = append(errs, FieldError{Field: field, Message: "unknown fact"})
 			continue
 		}
 		v := bytes.TrimSpace(raw[k])
 		if string(v) == "null" {
 			continue
 		}
-		if fe := f.set(k, spec, path, v); len(fe) > 0 {
+		if fe := f.set(k, spec, field, v); len(fe) > 0 {
 			errs = append(errs, fe...)
 		}
 	}

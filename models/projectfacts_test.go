@@ -67,6 +67,14 @@ func TestParseFacts(t *testing.T) {
 	}
 }
 
+func TestParseFactsAt(t *testing.T) {
+	_, err := ParseFactsAt("project.facts", []byte(`{"zones":["moon"],"x":1}`))
+	var e *Error
+	if !errors.As(err, &e) || len(e.Fields) != 2 || e.Fields[0].Field != "project.facts.x" || e.Fields[1].Field != "project.facts.zones[0]" {
+		t.Fatalf("ParseFactsAt error = %v (%+v)", err, e)
+	}
+}
+
 func TestProjectFactsRoundTrip(t *testing.T) {
 	f := Facts{Use: ptr("school"), FloorAreaM2: ptr(9000.0), Zones: []string{}, RegionalAssessment: []string{"flood"}, HazardousChemicals: ptr(false)}
 	var p Project
