@@ -35,6 +35,12 @@ fmt:
 test:
 	@bash scripts/test.sh
 
+# The Prometheus alert rules in scripts/alerts: promtool check and unit tests
+# (installs Debian's prometheus package for promtool when it is missing).
+.PHONY: alerts
+alerts:
+	@bash scripts/check-alerts.sh
+
 # The drills start bin/bff and bin/fcmsink as processes and break things on
 # purpose; they skip unless ZSB_DRILLS=1. They mostly wait, so they run in
 # parallel.

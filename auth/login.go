@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -35,6 +36,10 @@ type Authenticator struct {
 	account counter
 	address counter
 	slots   chan struct{}
+	// compare checks a password against a PHC hash: VerifyPassword, which
+	// costs tens of milliseconds and 19 MiB. Every password check of a
+	// login, the dummy one for an unknown user included, goes through it.
+	compare func(hash, password string) (bool, error)
 }
 
 // NewAuthenticator checks cfg and returns an Authenticator.
@@ -60,21 +65,30 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 		account: counter{rdb: cfg.Redis, prefix: cfg.Prefix + "auth:rl:acct:", window: cfg.Limits.AccountWindow, limit: cfg.Limits.AccountFailures},
 		address: counter{rdb: cfg.Redis, prefix: cfg.Prefix + "auth:rl:ip:", window: cfg.Limits.IPWindow, limit: cfg.Limits.IPAttempts},
 		slots:   make(chan struct{}, cfg.MaxConcurrentHashes),
+		compare: VerifyPassword,
 	}, nil
 }
 
 // Login checks username and password and returns a new token pair and the
 // user. A wrong password, an unknown username and a disabled account all
 // answer invalid_credentials, after the same work; too many attempts from
-// clientIP, or too many failures for the username, answer rate_limited with
+// clientIP, or too many attempts for the username, answer rate_limited with
 // RetryAfter set. Usernames are matched case-insensitively.
+//
+// The attempt is counted against the account before the password is
+// checked (see LoginLimits.AccountFailures): an attempt over the limit is
+// refused without a check, so the limit bounds the checks an attacker gets
+// however many guesses run at once. It is given back only when no check was
+// made (the user could not be loaded, or the request ended while waiting for
+// a hashing slot); a success forgives the attempts counted up to its own.
 func (a *Authenticator) Login(ctx context.Context, username, password, clientIP string) (Pair, models.User, error) {
 	name := strings.ToLower(strings.TrimSpace(username))
 	acct := accountBucket(name)
-	if err := a.address.hit(ctx, addressBucket(clientIP)); err != nil {
+	if _, err := a.address.take(ctx, addressBucket(clientIP)); err != nil {
 		return Pair{}, models.User{}, err
 	}
-	if err := a.account.check(ctx, acct); err != nil {
+	nth, err := a.account.take(ctx, acct)
+	if err != nil {
 		return Pair{}, models.User{}, err
 	}
 
@@ -86,22 +100,26 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 		case err == nil:
 			found = true
 		case !errors.Is(err, gorm.ErrRecordNotFound):
+			a.giveBack(ctx, acct)
 			return Pair{}, models.User{}, internal("cannot load the user", err)
 		}
 	}
 
-	match, err := a.checkPassword(ctx, found, user.PasswordHash, password)
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		a.giveBack(ctx, acct)
+		return Pair{}, models.User{}, &models.Error{Code: models.CodeUnavailable, Message: "login was cancelled", Err: ctx.Err()}
+	}
+	match, err := a.checkPassword(found, user.PasswordHash, password)
 	if err != nil {
 		return Pair{}, models.User{}, err
 	}
 	if !found || !match || user.Disabled {
-		if err := a.account.hit(ctx, acct); err != nil && models.ErrorCode(err) != models.CodeRateLimited {
-			return Pair{}, models.User{}, err
-		}
 		return Pair{}, models.User{}, invalidCredentials()
 	}
 
-	if err := a.account.reset(ctx, acct); err != nil {
+	if err := a.account.forgive(ctx, acct, nth); err != nil {
 		return Pair{}, models.User{}, err
 	}
 	pair, err := a.tokens.Issue(ctx, user)
@@ -124,19 +142,23 @@ func (a *Authenticator) Login(ctx context.Context, username, password, clientIP 
 }
 
 // checkPassword verifies password against hash, or against the dummy hash
-// when the user was not found, so both take the same time. It waits for a
-// free slot first: each check holds 19 MiB and a core for tens of
-// milliseconds.
-func (a *Authenticator) checkPassword(ctx context.Context, found bool, hash, password string) (bool, error) {
-	select {
-	case a.slots <- struct{}{}:
-	case <-ctx.Done():
-		return false, &models.Error{Code: models.CodeUnavailable, Message: "login was cancelled", Err: ctx.Err()}
-	}
+// when the user was not found, so both take the same time. The caller has
+// taken a slot (each check holds 19 MiB and a core for tens of
+// milliseconds); checkPassword gives it back, even if the check panics.
+func (a *Authenticator) checkPassword(found bool, hash, password string) (bool, error) {
 	defer func() { <-a.slots }()
 	if !found || len(password) > MaxPasswordBytes {
-		verifyDummy(password)
+		_, _ = a.compare(dummyHash(), password)
 		return false, nil
 	}
-	return VerifyPassword(hash, password)
+	return a.compare(hash, password)
+}
+
+// giveBack uncounts an account attempt that ended before its password was
+// checked. It runs even when ctx has ended; if Redis does not answer, the
+// attempt stays counted, which errs on the safe side.
+func (a *Authenticator) giveBack(ctx context.Context, acct string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = a.account.forgive(ctx, acct, 1)
 }

@@ -50,7 +50,7 @@ func TestLogin(t *testing.T) {
 	ctx := context.Background()
 	alice := env.addUser(t, "alice", "correct horse")
 	bob := env.addUser(t, "bob", "correct horse")
-	if _, err := DisableUser(ctx, env.db, env.tokens.Revocations(), bob.Username); err != nil {
+	if _, err := DisableUser(ctx, env.db, env.tokens.rev, bob.Username); err != nil {
 		t.Fatal(err)
 	}
 
@@ -215,7 +215,7 @@ func TestLoginRefusesAccountChangedMeanwhile(t *testing.T) {
 					return
 				}
 				once.Do(func() {
-					if err := tt.change(ctx, operator, env.tokens.Revocations()); err != nil {
+					if err := tt.change(ctx, operator, env.tokens.rev); err != nil {
 						t.Errorf("change: %v", err)
 					}
 				})

@@ -83,11 +83,6 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// verifyDummy spends the time of one password check and always fails.
-func verifyDummy(pw string) {
-	_, _ = VerifyPassword(dummyHash(), pw)
-}
-
 type argonHash struct {
 	memory, time uint32
 	threads      uint8

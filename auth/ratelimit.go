@@ -15,9 +15,16 @@ import (
 // LoginLimits bounds login attempts. Both limits are fixed windows counted in
 // Redis, so they hold across every BFF instance.
 type LoginLimits struct {
-	// AccountFailures failed logins per account name within AccountWindow;
-	// further attempts answer rate_limited until the window ends, whatever
-	// the password. Unknown names are counted the same way.
+	// AccountFailures login attempts per account name within AccountWindow
+	// may have their password checked; further attempts answer rate_limited
+	// until the window ends, whatever the password, without a check. An
+	// attempt is counted before its password is checked, in one Redis
+	// script, so parallel guesses cannot all pass a check that sees none of
+	// the others: however many arrive at once, at most AccountFailures
+	// passwords are checked per window. A successful login forgives the
+	// attempts counted up to and including its own (the owner's typos), not
+	// those counted after it, so guesses running alongside stay counted.
+	// Unknown names are counted the same way.
 	AccountFailures int
 	AccountWindow   time.Duration
 	// IPAttempts logins (failed or not) per client address within IPWindow.
@@ -54,10 +61,10 @@ type counter struct {
 	limit  int
 }
 
-// hitScript counts one event and returns the count and the window's
+// takeScript counts one event and returns the count and the window's
 // remaining milliseconds. A key left without expiry (say, by a crash between
 // commands in an older version) gets one, so it cannot block forever.
-var hitScript = redis.NewScript(`
+var takeScript = redis.NewScript(`
 local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if n == 1 or ttl < 0 then
@@ -67,35 +74,36 @@ end
 return {n, ttl}
 `)
 
-// peekScript returns the count and the window's remaining milliseconds
-// without counting.
-var peekScript = redis.NewScript(`
-return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}
+// forgiveScript takes ARGV[1] events off the count, keeping the window's
+// expiry; a count that reaches zero is deleted.
+var forgiveScript = redis.NewScript(`
+local n = redis.call('DECRBY', KEYS[1], ARGV[1])
+if n <= 0 then
+  redis.call('DEL', KEYS[1])
+end
+return n
 `)
 
-// hit counts one event for id and reports whether it is over the limit.
-func (c counter) hit(ctx context.Context, id string) error {
-	return c.run(ctx, hitScript, id, func(n int64) bool { return n > int64(c.limit) })
-}
-
-// check reports, without counting, whether id has reached the limit.
-func (c counter) check(ctx context.Context, id string) error {
-	return c.run(ctx, peekScript, id, func(n int64) bool { return n >= int64(c.limit) })
-}
-
-func (c counter) run(ctx context.Context, s *redis.Script, id string, over func(int64) bool) error {
-	res, err := s.Run(ctx, c.rdb, []string{c.prefix + id}, c.window.Milliseconds()).Int64Slice()
+// take counts one event for id and returns its number within the window,
+// or rate_limited (with the count) when that is over the limit. Counting and
+// deciding are one script, so concurrent callers each get a distinct number.
+func (c counter) take(ctx context.Context, id string) (int64, error) {
+	res, err := takeScript.Run(ctx, c.rdb, []string{c.prefix + id}, c.window.Milliseconds()).Int64Slice()
 	if err != nil || len(res) != 2 {
-		return unavailable(err)
+		return 0, unavailable(err)
 	}
-	if !over(res[0]) {
+	if res[0] > int64(c.limit) {
+		return res[0], rateLimited(time.Duration(res[1]) * time.Millisecond)
+	}
+	return res[0], nil
+}
+
+// forgive takes n events off id's count, never below zero.
+func (c counter) forgive(ctx context.Context, id string, n int64) error {
+	if n < 1 {
 		return nil
 	}
-	return rateLimited(time.Duration(res[1]) * time.Millisecond)
-}
-
-func (c counter) reset(ctx context.Context, id string) error {
-	if err := c.rdb.Del(ctx, c.prefix+id).Err(); err != nil {
+	if err := forgiveScript.Run(ctx, c.rdb, []string{c.prefix + id}, n).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil

@@ -144,9 +144,6 @@ func NewTokens(cfg TokensConfig) (*Tokens, error) {
 	}, nil
 }
 
-// Revocations returns the revocation store the tokens use.
-func (t *Tokens) Revocations() *Revocations { return t.rev }
-
 // Issue starts a new refresh family for user and returns its first pair.
 // Callers check the account (password, not disabled) before calling it.
 func (t *Tokens) Issue(ctx context.Context, user models.User) (Pair, error) {

@@ -104,7 +104,7 @@ func TestAddUserCreatesEnterpriseOnce(t *testing.T) {
 func TestDisableUserAndResetPasswordRevokeTokens(t *testing.T) {
 	env := newLoginEnv(t, generous)
 	ctx := context.Background()
-	rev := env.tokens.Revocations()
+	rev := env.tokens.rev
 	for _, name := range []string{"gina", "hank"} {
 		env.addUser(t, name, "old password")
 	}
@@ -143,7 +143,7 @@ func TestDisableUserAndResetPasswordRevokeTokens(t *testing.T) {
 func TestUserAdminErrors(t *testing.T) {
 	env := newLoginEnv(t, generous)
 	ctx := context.Background()
-	rev := env.tokens.Revocations()
+	rev := env.tokens.rev
 	env.addUser(t, "ivy", "old password")
 	tests := []struct {
 		name string

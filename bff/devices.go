@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,9 +51,9 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-var knownProviders = map[string]bool{"fcm": true, "huawei": true, "xiaomi": true, "oppo": true, "vivo": true, "honor": true}
-
-func (in deviceInput) validate() (provider string, err error) {
+// validate checks a registration; supports says whether the server can
+// deliver through a provider.
+func (in deviceInput) validate(supports func(string) bool) (provider string, err error) {
 	var bad fieldErrors
 	switch in.Platform {
 	case "android", "ios", "harmony":
@@ -62,8 +63,8 @@ func (in deviceInput) validate() (provider string, err error) {
 	provider = "fcm"
 	if in.Provider != nil {
 		provider = *in.Provider
-		if !knownProviders[provider] {
-			bad.add("provider", "must be fcm, huawei, xiaomi, oppo, vivo or honor")
+		if !push.KnownProvider(provider) {
+			bad.add("provider", "must be one of "+strings.Join(push.AllProviders(), ", "))
 		}
 	}
 	if n := len(in.PushToken); n < 1 || n > 4096 {
@@ -78,9 +79,9 @@ func (in deviceInput) validate() (provider string, err error) {
 	if err := bad.err(); err != nil {
 		return "", err
 	}
-	if !push.ProviderSupported(provider) {
-		return "", &models.Error{Code: models.CodeProviderUnsupported, Message: "this server cannot deliver through " + provider + " yet; register an FCM token",
-			Fields: []models.FieldError{{Field: "provider", Message: "not supported yet"}}}
+	if !supports(provider) {
+		return "", &models.Error{Code: models.CodeProviderUnsupported, Message: "this server has no credentials for " + provider,
+			Fields: []models.FieldError{{Field: "provider", Message: "not configured on this server"}}}
 	}
 	return provider, nil
 }
@@ -97,7 +98,7 @@ func (s *Server) putDevice(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	provider, err := in.validate()
+	provider, err := in.validate(s.supportsProvider)
 	if err != nil {
 		return err
 	}
@@ -155,4 +156,12 @@ func (s *Server) deleteDevice(c *fiber.Ctx) error {
 		return errNotFound
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// supportsProvider says whether pushes can go out through provider.
+func (s *Server) supportsProvider(provider string) bool {
+	if s.deps.Push == nil {
+		return provider == push.ProviderFCM
+	}
+	return s.deps.Push.Supports(provider)
 }

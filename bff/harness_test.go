@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weifang/kaigong-zsb/api-docs"
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
+	apidocs "github.com/weifang/kaigong-zsb/api-docs"
 	"github.com/weifang/kaigong-zsb/internal/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
-	"github.com/weifang/kaigong-zsb/notify"
 )
 
 const demoPassword = "demo12345"
@@ -197,7 +198,7 @@ func (e *env) send(ev event) resp {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ts, sig := notify.SignEvent(config.DevWebhookSecret, time.Now(), body)
+	ts, sig := intake.SignEvent(config.DevWebhookSecret, time.Now(), body)
 	return e.do("POST", "/v1/upstream/events", "", body, "X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig)
 }
 

@@ -39,7 +39,7 @@ func TestDevices(t *testing.T) {
 		body any
 		code string
 	}{
-		"vendor channel":   {"/v1/me/devices/inst-c", map[string]any{"platform": "android", "provider": "huawei", "push_token": "x"}, "provider_unsupported"},
+		"unknown provider": {"/v1/me/devices/inst-c", map[string]any{"platform": "android", "provider": "nokia", "push_token": "x"}, "validation_failed"},
 		"unknown platform": {"/v1/me/devices/inst-c", map[string]any{"platform": "symbian", "push_token": "x"}, "validation_failed"},
 		"empty token":      {"/v1/me/devices/inst-c", map[string]any{"platform": "ios", "push_token": ""}, "validation_failed"},
 		"huge token":       {"/v1/me/devices/inst-c", map[string]any{"platform": "ios", "push_token": strings.Repeat("x", 5000)}, "validation_failed"},

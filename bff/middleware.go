@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -109,103 +106,12 @@ func securityHeaders(c *fiber.Ctx) error {
 }
 
 // ctxTimeout bounds the work of one request, so a stuck backend cannot hold
-// a connection forever. The request's context reports the deadline at once
-// but starts its timer only when something first waits on it: most reads
-// are answered from memory and never do, and a timer per request was a fifth
-// of the progress read's allocations.
+// a connection forever.
 func ctxTimeout(d time.Duration) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		ctx := &deadlineContext{Context: c.UserContext(), deadline: time.Now().Add(d)}
-		defer ctx.stop()
+		ctx, cancel := context.WithTimeout(c.UserContext(), d)
+		defer cancel()
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
 }
-
-// deadlineContext is context.WithDeadline whose timer is made on the first
-// call to Done or Err. Until then nothing can be waiting on it, so nothing
-// can observe the difference: Deadline answers as it would, and a context
-// derived from it asks for Done, which starts the timer.
-type deadlineContext struct {
-	context.Context // the parent
-	deadline        time.Time
-
-	// Set at most once, by start or stop; inner stays nil when the request
-	// ended before anything waited, and the context then reads as canceled.
-	once    sync.Once
-	started atomic.Bool        // inner is set
-	inner   context.Context    // context.WithDeadline(parent, deadline)
-	cancel  context.CancelFunc // inner's
-}
-
-func (d *deadlineContext) start() {
-	d.once.Do(func() {
-		ctx, cancel := context.WithDeadline(d.Context, d.deadline)
-		d.inner, d.cancel = ctx, cancel
-		d.started.Store(true)
-	})
-}
-
-// Value answers from the timer's context once it exists: the context
-// package then finds its cancellation there, so a context derived from this
-// one is registered with it directly (not watched by a goroutine), and
-// context.Cause agrees with Err. Before, nothing can be waiting.
-func (d *deadlineContext) Value(key any) any {
-	if d.started.Load() {
-		return d.inner.Value(key)
-	}
-	return d.Context.Value(key)
-}
-
-// AfterFunc is context.AfterFunc's hook for contexts of other types (pgx
-// calls it for every query): without it, each call would start a goroutine
-// to wait on Done.
-func (d *deadlineContext) AfterFunc(f func()) (stop func() bool) {
-	d.start()
-	if d.inner != nil {
-		return context.AfterFunc(d.inner, f)
-	}
-	// Stopped before anything waited: done already, and f runs at once, in
-	// its own goroutine, as context.AfterFunc does for a done context.
-	go f()
-	return func() bool { return false }
-}
-
-func (d *deadlineContext) Deadline() (time.Time, bool) {
-	if p, ok := d.Context.Deadline(); ok && p.Before(d.deadline) {
-		return p, true
-	}
-	return d.deadline, true
-}
-
-func (d *deadlineContext) Done() <-chan struct{} {
-	d.start()
-	if d.inner == nil {
-		return closedDone
-	}
-	return d.inner.Done()
-}
-
-func (d *deadlineContext) Err() error {
-	d.start()
-	if d.inner == nil {
-		return context.Canceled
-	}
-	return d.inner.Err()
-}
-
-// stop releases the timer, if one was started, when the request ends; a
-// context that was never waited on is simply dropped.
-func (d *deadlineContext) stop() {
-	// Never started: from now on it reads as canceled, as a WithDeadline
-	// context does after its cancel.
-	d.once.Do(func() {})
-	if d.cancel != nil {
-		d.cancel()
-	}
-}
-
-// closedDone is the Done of a request that ended before anything waited.
-var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -16,7 +18,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/projectview"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 // Limits of the HTTP layer. The webhook's 1 MiB is the contract's; JSON
@@ -57,8 +59,11 @@ type Deps struct {
 	Tokens *auth.Tokens
 	Login  *auth.Authenticator
 	Views  *projectview.Views
-	Intake *notify.Intake
-	Tasks  *notify.Tasks
+	Intake *intake.Intake
+	Tasks  *tasks.Service
+	// Push says which push providers the server can deliver through; nil
+	// means FCM only.
+	Push interface{ Supports(provider string) bool }
 }
 
 // Server is the configured Fiber application.

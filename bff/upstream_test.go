@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
-	"github.com/weifang/kaigong-zsb/notify"
 )
 
 func (e *env) progressVersion(tok, id string) int64 {
@@ -196,14 +197,14 @@ func TestUpstreamEventRejections(t *testing.T) {
 	e := start(t, nil)
 	good, _ := json.Marshal(itemEvent("WF-DEMO-CIVIL", 5, "LX-01", "accepted"))
 	now := time.Now()
-	ts, sig := notify.SignEvent("dev-upstream-secret", now, good)
-	_, wrongSig := notify.SignEvent("another-secret", now, good)
-	oldTS, oldSig := notify.SignEvent("dev-upstream-secret", now.Add(-10*time.Minute), good)
+	ts, sig := intake.SignEvent("dev-upstream-secret", now, good)
+	_, wrongSig := intake.SignEvent("another-secret", now, good)
+	oldTS, oldSig := intake.SignEvent("dev-upstream-secret", now.Add(-10*time.Minute), good)
 	post := func(body []byte, ts, sig string) resp {
 		return e.do("POST", "/v1/upstream/events", "", body, "X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig)
 	}
 	signed := func(body []byte) resp {
-		ts, sig := notify.SignEvent("dev-upstream-secret", time.Now(), body)
+		ts, sig := intake.SignEvent("dev-upstream-secret", time.Now(), body)
 		return post(body, ts, sig)
 	}
 	for name, tc := range map[string]struct {
@@ -230,7 +231,7 @@ func TestUpstreamEventRejections(t *testing.T) {
 			// Refused from its headers: sent as a client that reads the
 			// answer before finishing its upload (see doOversized).
 			body := []byte(`{"event_id":"` + strings.Repeat("x", 2<<20) + `"}`)
-			ts, sig := notify.SignEvent("dev-upstream-secret", time.Now(), body)
+			ts, sig := intake.SignEvent("dev-upstream-secret", time.Now(), body)
 			return e.doOversized("/v1/upstream/events", len(body), "X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig)
 		}, 413, "payload_too_large"},
 	} {

@@ -18,12 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	apidocs "github.com/weifang/kaigong-zsb/api-docs"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/notify"
 )
 
 const demoPassword = "demo12345"
@@ -387,7 +388,7 @@ func eventPlan(project, projectType, tag string, from, n int, rng *rand.Rand) []
 
 // signed returns the headers the upstream system sends with body.
 func signed(secret string, at time.Time, body []byte) []string {
-	ts, sig := notify.SignEvent(secret, at, body)
+	ts, sig := intake.SignEvent(secret, at, body)
 	return []string{"X-Upstream-Timestamp", ts, "X-Upstream-Signature", sig}
 }
 

@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/weifang/kaigong-zsb/internal/app"
 	"github.com/weifang/kaigong-zsb/internal/config"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
-	"github.com/weifang/kaigong-zsb/notify"
 )
 
 var update = flag.Bool("update", false, "rewrite the screen examples from a running server")
@@ -239,7 +240,7 @@ func approveSomething(t *testing.T, base string) {
 		"event_id": "screens-approve", "type": "item.status_changed", "occurred_at": time.Now().Format(time.RFC3339),
 		"project_id": "WF-DEMO-CIVIL", "sequence": 1000, "item_code": next.Items[0].Code, "status": "approved",
 	})
-	ts, sig := notify.SignEvent(config.DevWebhookSecret, time.Now(), ev)
+	ts, sig := intake.SignEvent(config.DevWebhookSecret, time.Now(), ev)
 	req, _ := http.NewRequest("POST", base+"/v1/upstream/events", bytes.NewReader(ev))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Upstream-Timestamp", ts)

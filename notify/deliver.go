@@ -59,6 +59,7 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	// only when a sender is free to take them as soon as the transaction
 	// commits: a reader never waits for one, and no lease runs down while
 	// its deliveries queue. Otherwise they are left to the dispatcher.
+	// (This is the pipeline's one shortcut; see Pipeline.sendStraight.)
 	reserved := dv.senders != nil && dv.d.DB.Dialect == "postgres" && dv.senders.reserve()
 	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		jobs, planned, leased = nil, false, nil

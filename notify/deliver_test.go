@@ -15,6 +15,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
@@ -54,8 +55,8 @@ func TestPushPerCategory(t *testing.T) {
 				w.prefs(w.ent, func(p *Preferences) { p.Locale = tc.locale })
 			}
 			w.upsert(false)
-			w.mustSend(map[string]any{"type": EventAgentAssigned, "agent_username": "agent-town"}, ResultApplied)
-			w.item("GH01", tc.status, tc.extra)
+			w.mustSend(map[string]any{"type": intake.EventAgentAssigned, "agent_username": "agent-town"}, intake.ResultApplied)
+			w.item("GH-02", tc.status, tc.extra)
 			w.drain()
 
 			got := w.delivered("tok-ent-demo")
@@ -71,7 +72,7 @@ func TestPushPerCategory(t *testing.T) {
 				t.Fatalf("inbox has %d rows, want 1", len(inbox))
 			}
 			want := map[string]string{"notification_id": inbox[0].ID, "category": tc.category, "project_id": "WF-DEMO-CIVIL",
-				"item_codes": "GH01", "route": tc.route, "unread_count": "1"}
+				"item_codes": "GH-02", "route": tc.route, "unread_count": "1"}
 			for k, v := range want {
 				if m.Data[k] != v {
 					t.Errorf("data[%s] = %q, want %q", k, m.Data[k], v)
@@ -96,13 +97,13 @@ func TestPushPerCategory(t *testing.T) {
 func TestDuplicateAndStalePushNothing(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	w.drain()
 	before := len(w.sink.Delivered())
 	w.seq-- // the same sequence again: stale
-	w.mustSend(map[string]any{"event_id": "ev-stale", "type": EventItemStatusChanged, "item_code": "GH01", "status": models.StatusApproved}, ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-stale", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": models.StatusApproved}, intake.ResultStale)
 	w.seq--
-	w.mustSend(map[string]any{"event_id": "ev-2", "type": EventItemStatusChanged, "item_code": "GH01", "status": models.StatusApproved}, ResultDuplicate)
+	w.mustSend(map[string]any{"event_id": "ev-2", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": models.StatusApproved}, intake.ResultDuplicate)
 	w.drain()
 	if after := len(w.sink.Delivered()); after != before {
 		t.Fatalf("sink got %d more pushes after a stale and a duplicate event", after-before)
@@ -124,7 +125,7 @@ func TestQuietHoursDeferButCorrectionGoesThrough(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
 	w.clock.Set(shanghai(2026, 3, 10, 23, 0))
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	w.drain()
 	if n := len(w.delivered("tok-ent-demo")); n != 0 {
 		t.Fatalf("%d pushes inside quiet hours", n)
@@ -134,7 +135,7 @@ func TestQuietHoursDeferButCorrectionGoesThrough(t *testing.T) {
 	if want := shanghai(2026, 3, 11, 7, 30); !job.DueAt.Equal(want) {
 		t.Fatalf("deferred to %v, want %v", job.DueAt, want)
 	}
-	w.item("ST01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
 	w.drain()
 	if got := w.delivered("tok-ent-demo"); len(got) != 1 || got[0].Data["category"] != outbox.CategoryCorrection {
 		t.Fatalf("night correction pushes = %+v", got)
@@ -156,8 +157,8 @@ func TestMutedCategorySilentCorrectionArrives(t *testing.T) {
 	})
 	w.prefs(w.other, func(p *Preferences) { p.PushEnabled = false })
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
-	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	w.item("GH-02", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
 	w.drain()
 	got := w.delivered("tok-ent-demo")
 	if len(got) != 1 || got[0].Data["category"] != outbox.CategoryCorrection {
@@ -174,7 +175,7 @@ func TestUnregisteredDeactivatesDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	w.drain()
 	var dev models.Device
 	w.d.DB.Take(&dev, "user_id = ?", w.ent.ID)
@@ -185,7 +186,7 @@ func TestUnregisteredDeactivatesDevice(t *testing.T) {
 	if err := w.d.DB.Take(&att, "installation_id = ?", dev.InstallationID).Error; err != nil || att.Outcome != "deactivated" || att.ErrorCode != "UNREGISTERED" {
 		t.Fatalf("attempt = %+v, %v", att, err)
 	}
-	w.item("GH01", models.StatusApproved, nil)
+	w.item("GH-02", models.StatusApproved, nil)
 	w.drain()
 	if n := len(w.sink.Messages()); n != 1 {
 		t.Fatalf("sink saw %d sends, want none after deactivation", n)
@@ -199,7 +200,7 @@ func TestRetryThenSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	w.drain()
 	if n := len(w.delivered("tok-ent-demo")); n != 0 {
 		t.Fatalf("%d delivered despite quota fault", n)
@@ -223,7 +224,7 @@ func TestDigestMergesBurst(t *testing.T) {
 	w.upsert(false)
 	// One after another, as they arrive (the digest lists items in arrival
 	// order; with the test clock standing still they would tie).
-	for _, code := range []string{"GH01", "ST01", "SG01"} {
+	for _, code := range []string{"GH-02", "ST-01", "KG-01"} {
 		w.item(code, models.StatusSubmitted, nil)
 		w.clock.Add(time.Millisecond)
 	}
@@ -237,7 +238,7 @@ func TestDigestMergesBurst(t *testing.T) {
 	if len(got) != 1 || got[0].Notification.Title != "3 项事项有更新" {
 		t.Fatalf("pushes = %+v, want one digest", got)
 	}
-	if codes := got[0].Data["item_codes"]; codes != "GH01,ST01,SG01" {
+	if codes := got[0].Data["item_codes"]; codes != "GH-02,ST-01,KG-01" {
 		t.Errorf("digest item_codes = %q", codes)
 	}
 	if n := len(w.inbox(w.ent)); n != 3 {
@@ -248,7 +249,7 @@ func TestDigestMergesBurst(t *testing.T) {
 func TestRedisLossLosesNothing(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	ctx := context.Background()
 	// The intake published the change itself; the relay leaves it alone.
 	if n, err := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); err != nil || n != 1 {
@@ -320,15 +321,16 @@ func TestIntakePublishFailureGoesBackToTheRelay(t *testing.T) {
 	t.Cleanup(func() { _ = down.Close() })
 	d := w.d
 	d.Redis = down
-	nudged := 0
-	broken, err := NewIntake(d, nil, func() { nudged++ })
+	cut, err := NewPipeline(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.intake = broken
-	w.item("GH01", models.StatusAccepted, nil)
-	if nudged != 1 {
-		t.Errorf("relay nudged %d times, want 1", nudged)
+	if w.intake, err = intake.New(w.in, cut, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.item("GH-02", models.StatusAccepted, nil)
+	if len(cut.relayKick) != 1 {
+		t.Error("the relay was not nudged after the failed publish")
 	}
 	if n, _ := w.d.Redis.XLen(ctx, w.pipe.keys.stream).Result(); n != 0 {
 		t.Fatalf("stream has %d entries; the publish should have failed", n)
@@ -404,11 +406,11 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	}
 
 	// The only sender is free: the first push is written leased and handed.
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
 		t.Fatal(err)
 	}
-	first := delivery("GH01")
+	first := delivery("GH-02")
 	if w.d.DB.Dialect == "postgres" {
 		if len(pool.handed) != 1 || len(pool.slots) != 1 {
 			t.Fatalf("handed %d, slots taken %d; want the push handed to the one sender", len(pool.handed), len(pool.slots))
@@ -420,7 +422,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 
 	// The sender is still busy: the next entry is written all the same and
 	// its push left unleased for the dispatcher.
-	w.item("ST01", models.StatusAccepted, nil)
+	w.item("ST-01", models.StatusAccepted, nil)
 	done := make(chan error, 1)
 	go func() { _, err := w.pipe.cons.readOnce(ctx, -1); done <- err }()
 	select {
@@ -431,7 +433,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the reader waited for a sender")
 	}
-	second := delivery("ST01")
+	second := delivery("ST-01")
 	if second.LeaseUntil != nil || second.Attempts != 0 {
 		t.Fatalf("delivery with no sender free: lease %v, attempts %d; want unleased", second.LeaseUntil, second.Attempts)
 	}
@@ -440,7 +442,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	if w.d.DB.Dialect == "postgres" {
 		want = 1 // the handed one waits for its sender
 	}
-	if n, err := w.pipe.disp.sendDue(ctx); err != nil || n != want {
+	if _, n, err := w.pipe.dispatchDue(ctx, ctx, false); err != nil || n != want {
 		t.Fatalf("dispatcher sent %d, %v; want %d", n, err, want)
 	}
 	if got := w.delivered("tok-ent-demo"); len(got) != want {
@@ -458,7 +460,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 func TestBadgeCountsEveryUnreadNotice(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	for i, code := range []string{"GH01", "ST01", "GH01"} {
+	for i, code := range []string{"GH-02", "ST-01", "GH-02"} {
 		w.item(code, []string{models.StatusAccepted, models.StatusAccepted, models.StatusApproved}[i], nil)
 		w.drain() // one at a time: each push's count is then known
 		got := w.delivered("tok-ent-demo")

@@ -8,19 +8,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/weifang/kaigong-zsb/internal/store"
-	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
 
-// Deps are the dependencies every part of the pipeline shares. main builds
-// one and hands it to NewIntake, NewTasks and NewPipeline.
+// Deps are the pipeline's dependencies.
 type Deps struct {
 	DB          *store.DB
 	Redis       redis.UniversalClient
 	RedisPrefix string // every key lives under it, e.g. "zsb:"
-	Approvals   Approvals
-	Calendar    *workdays.Calendar
-	Sender      push.Sender // needed by the Pipeline only
+	Sender      push.Sender
 	Metrics     *Metrics
 	Log         *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -30,15 +26,9 @@ type Deps struct {
 
 // Settings tune the pipeline; zero values take the documented defaults.
 type Settings struct {
-	// WebhookSecrets are the upstream HMAC secrets (several in a rotation).
-	WebhookSecrets []string
 	// DigestWindow merges one project's changes for one user into one push;
 	// 0 turns digests off. (BFF_DIGEST_WINDOW)
 	DigestWindow time.Duration
-	// TaskEscalateAfter moves an unclaimed task up a level. Default 4h.
-	TaskEscalateAfter time.Duration
-	// DeadlineWarnDays warns this many working days before a due date.
-	DeadlineWarnDays int
 	// MaxStreamDeliveries dead-letters a stream message after this many
 	// failed deliveries. Default 5.
 	MaxStreamDeliveries int
@@ -55,16 +45,14 @@ type Settings struct {
 	StreamMaxLen int64
 	// PollInterval is how often idle loops look for work. Default 1s.
 	PollInterval time.Duration
-	// ScanInterval is how often escalation and deadlines run. Default 1m.
-	ScanInterval time.Duration
 	// Consumer names this instance in the consumer group; default a random
 	// name (a dead instance's entries are reclaimed by the others).
 	Consumer string
 }
 
 func (d *Deps) withDefaults() error {
-	if d.DB == nil || d.Approvals == nil || d.Calendar == nil || d.Metrics == nil {
-		return errors.New("notify: DB, Approvals, Calendar and Metrics are required")
+	if d.DB == nil || d.Metrics == nil {
+		return errors.New("notify: DB and Metrics are required")
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -73,11 +61,9 @@ func (d *Deps) withDefaults() error {
 		d.Now = time.Now
 	}
 	s := &d.Settings
-	setDur(&s.TaskEscalateAfter, 4*time.Hour)
 	setDur(&s.RedriveAfter, time.Minute)
 	setDur(&s.ClaimIdle, 30*time.Second)
 	setDur(&s.PollInterval, time.Second)
-	setDur(&s.ScanInterval, time.Minute)
 	if s.MaxStreamDeliveries <= 0 {
 		s.MaxStreamDeliveries = 5
 	}

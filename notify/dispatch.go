@@ -33,8 +33,9 @@ const (
 // dispatcher turns due push jobs into per-device deliveries (merging a
 // burst for one project into one digest push) and sends due deliveries.
 type dispatcher struct {
-	d    Deps
-	keys keys
+	d         Deps
+	keys      keys
+	providers []string // deliverable(d.Sender)
 }
 
 // pushPayload is a rendered push without its token, stored with the
@@ -189,12 +190,18 @@ func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, receive
 		WHERE user_id = ? AND active = ? AND provider IN ?
 		ON CONFLICT DO NOTHING`,
 		[]any{id, models.DeliveryPending, now.UTC(), attempts, leaseUntil, payload, received.UTC(), now.UTC(), now.UTC(),
-			userID, true, deliverableProviders}
+			userID, true, ds.providers}
 }
 
-// deliverableProviders are the device providers pushes are planned for; ""
-// is the contract's default, FCM.
-var deliverableProviders = append(push.SupportedProviders(), "")
+// deliverable lists the device providers pushes are planned for: those the
+// sender has (a push.Router says which; any other sender is FCM's), and
+// "", the contract's default, FCM.
+func deliverable(s push.Sender) []string {
+	if r, ok := s.(interface{ Providers() []string }); ok {
+		return append(r.Providers(), "")
+	}
+	return []string{push.ProviderFCM, ""}
+}
 
 // render builds the push of a group (a single notice or a digest of
 // several, oldest first): its notification id and stored payload.
@@ -243,16 +250,6 @@ func routeOf(n models.Notification) string {
 	var data map[string]string
 	_ = json.Unmarshal([]byte(n.Data), &data)
 	return data["route"]
-}
-
-// sendDue sends the deliveries due now, at most deliveryBatch per call, and
-// records every outcome. It returns how many it sent.
-func (ds *dispatcher) sendDue(ctx context.Context) (int, error) {
-	batch, err := ds.lease(ctx)
-	if err != nil || len(batch) == 0 {
-		return 0, err
-	}
-	return len(batch), ds.deliver(ctx, batch)
 }
 
 // leasedColumns are the columns of a leased delivery that sending and
@@ -395,6 +392,17 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		case push.OutcomeDeactivate:
 			mv.state = models.DeliveryDeactivated
 			dead = append(dead, b.InstallationID)
+		case push.OutcomePaused, push.OutcomeAuthFailed:
+			// The provider takes no pushes now (its daily quota is spent,
+			// or it refuses our credentials): the push waits, pending,
+			// until the pause ends or the credentials are tried again.
+			mv.state = models.DeliveryPending
+			mv.next = r.PauseUntil
+			if !mv.next.After(now) {
+				mv.next = now.Add(push.DefaultAuthProbe)
+			}
+			retries = append(retries, redis.Z{Score: float64(mv.next.UnixMilli()),
+				Member: "delivery:" + b.NotificationID + ":" + b.InstallationID})
 		case push.OutcomeRetry:
 			if b.Attempts >= ds.d.Settings.MaxPushAttempts {
 				name = push.OutcomeFailed // the budget is spent: record it as the end

@@ -47,7 +47,7 @@ func (w *world) dueNotice(i int) {
 	now := w.clock.Now().UTC()
 	id := fmt.Sprintf("n_bench_%d", i)
 	n := models.Notification{ID: id, UserID: w.ent.ID, Category: outbox.CategoryProgress, Title: "t", Body: "b",
-		ProjectID: "WF-DEMO-CIVIL", ItemCodes: "GH01", Data: `{"route":"zsb://projects/WF-DEMO-CIVIL/progress"}`, CreatedAt: now}
+		ProjectID: "WF-DEMO-CIVIL", ItemCodes: "GH-02", Data: `{"route":"zsb://projects/WF-DEMO-CIVIL/progress"}`, CreatedAt: now}
 	j := models.PushJob{NotificationID: id, UserID: w.ent.ID, ProjectID: "WF-DEMO-CIVIL", State: models.PushJobPending,
 		DueAt: now, ReceivedAt: now}
 	if err := w.d.DB.Create(&n).Error; err != nil {
@@ -59,7 +59,7 @@ func (w *world) dueNotice(i int) {
 }
 
 // benchFanOut plans and sends one notice to the 2,000 devices of one user
-// per op, through the dispatcher's own steps.
+// per op, through the dispatcher's own pass (dispatchDue).
 func benchFanOut(b *testing.B, sender push.Sender) {
 	w := fanOutWorld(b, 2000)
 	if sender != nil {
@@ -75,11 +75,7 @@ func benchFanOut(b *testing.B, sender push.Sender) {
 		w.clock.Add(time.Second)
 		b.StartTimer()
 		for {
-			pl, err := w.pipe.disp.planDue(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s, err := w.pipe.disp.sendDue(ctx)
+			pl, s, err := w.pipe.dispatchDue(ctx, ctx, true)
 			if err != nil {
 				b.Fatal(err)
 			}

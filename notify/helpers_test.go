@@ -15,40 +15,43 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/push"
 	"github.com/weifang/kaigong-zsb/notify/push/fcm"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 const testSecret = "test-upstream-secret-0123456789"
 
-// fakeApprovals is a three-item catalog: the planning permit (GH01, may be
-// pre-approved) unlocks drawing review (ST01), which unlocks the
-// construction permit (SG01).
-type fakeApprovals struct{}
+// fakeCatalog is a three-item chain of the real catalog's codes, so the
+// intake tests read simply: the planning permit (GH-02, may be
+// pre-approved) unlocks drawing review (ST-01), which unlocks the
+// construction permit (KG-01). The deadline scan (package tasks) reads the
+// real catalog's limits for the same codes.
+type fakeCatalog struct{}
 
 var fakeItems = map[string]struct {
 	zh, en string
 	pre    string
-	limit  int
 	mats   []outbox.StepMaterial
 }{
-	"GH01": {"建设工程规划许可证", "Construction planning permit", "", 5, nil},
-	"ST01": {"施工图审查", "Construction drawing review", "GH01", 10,
+	"GH-02": {"建设工程规划许可证", "Construction planning permit", "", nil},
+	"ST-01": {"施工图审查", "Construction drawing review", "GH-02",
 		[]outbox.StepMaterial{{Code: "M1", Name: "施工图设计文件"}, {Code: "M2", Name: "勘察文件"}}},
-	"SG01": {"施工许可", "Construction permit", "ST01", 3, nil},
+	"KG-01": {"施工许可", "Construction permit", "ST-01", nil},
 }
 
-func (fakeApprovals) HasItem(code string) bool { _, ok := fakeItems[code]; return ok }
+func (fakeCatalog) HasItem(code string) bool { _, ok := fakeItems[code]; return ok }
 
-func (fakeApprovals) ItemNames(code string) (string, string) {
+func (fakeCatalog) ItemNames(code string) (string, string) {
 	it := fakeItems[code]
 	return it.zh, it.en
 }
 
-func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []outbox.Step {
+func (fakeCatalog) NextSteps(_ models.Project, st map[string]string) []outbox.Step {
 	var out []outbox.Step
-	for _, code := range []string{"GH01", "ST01", "SG01"} {
+	for _, code := range []string{"GH-02", "ST-01", "KG-01"} {
 		it := fakeItems[code]
 		if s := st[code]; s != "" && s != models.StatusNotStarted {
 			continue
@@ -61,9 +64,6 @@ func (fakeApprovals) NextSteps(_ models.Project, st map[string]string) []outbox.
 	return out
 }
 
-func (fakeApprovals) ItemLimit(_ models.Project, code string) int { return fakeItems[code].limit }
-func (fakeApprovals) ProjectLimit(models.Project) int             { return 35 }
-
 // world is one test's pipeline over a private database, Redis prefix and
 // FCM sink.
 type world struct {
@@ -71,11 +71,13 @@ type world struct {
 	d      Deps
 	clock  *testenv.Clock
 	sink   *pushsink.Sink
-	intake *Intake
-	tasks  *Tasks
-	pipe   *Pipeline
-	seq    int64
-	reg    *prometheus.Registry
+	intake *intake.Intake
+	// in is the intake's configuration, for tests that build another.
+	in    intake.Config
+	tasks *tasks.Service
+	pipe  *Pipeline
+	seq   int64
+	reg   *prometheus.Registry
 
 	ent, agentTown, agentCounty, other models.User
 }
@@ -116,19 +118,23 @@ func newWorldOn(t testing.TB, digest time.Duration, db *store.DB) *world {
 	// Tuesday 2026-03-10, 10:00 in Weifang: a working day, outside quiet hours.
 	c := testenv.NewClock(shanghai(2026, 3, 10, 10, 0))
 	w := &world{t: t, clock: c, sink: sink, reg: reg}
-	w.d = Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Approvals: fakeApprovals{}, Calendar: cal, Sender: sender,
-		Metrics: m, Now: c.Now, Settings: Settings{WebhookSecrets: []string{"old-secret-0123456789", testSecret},
-			DigestWindow: digest, TaskEscalateAfter: time.Hour, DeadlineWarnDays: 3,
+	w.d = Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Sender: sender,
+		Metrics: m, Now: c.Now, Settings: Settings{DigestWindow: digest,
 			PollInterval: 20 * time.Millisecond, ClaimIdle: time.Second}}
 	w.pipe, err = NewPipeline(w.d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.intake, err = NewIntake(w.d, nil, w.pipe.Nudge)
+	w.in = intake.Config{DB: db, Catalog: fakeCatalog{}, Calendar: cal, Now: c.Now,
+		Secrets: []string{"old-secret-0123456789", testSecret}}
+	counted := w.in
+	counted.Registerer = reg
+	w.intake, err = intake.New(counted, w.pipe, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.tasks, err = NewTasks(w.d, w.pipe.Nudge)
+	w.tasks, err = tasks.New(tasks.Config{DB: db, Redis: rdb, RedisPrefix: prefix, Catalog: models.DefaultCatalog(),
+		Calendar: cal, Now: c.Now, EscalateAfter: time.Hour, WarnDays: 3}, w.pipe.Nudge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +180,7 @@ func (w *world) prefs(u models.User, mutate func(*Preferences)) {
 }
 
 // send signs and posts an event; fields override the defaults.
-func (w *world) send(fields map[string]any) (IntakeResult, error) {
+func (w *world) send(fields map[string]any) (intake.Result, error) {
 	w.t.Helper()
 	w.seq++
 	ev := map[string]any{"event_id": fmt.Sprintf("ev-%d", w.seq), "occurred_at": w.clock.Now().Format(time.RFC3339),
@@ -187,7 +193,7 @@ func (w *world) send(fields map[string]any) (IntakeResult, error) {
 		ev[k] = v
 	}
 	body, _ := json.Marshal(ev)
-	ts, sig := SignEvent(testSecret, w.clock.Now(), body)
+	ts, sig := intake.SignEvent(testSecret, w.clock.Now(), body)
 	return w.intake.Receive(context.Background(), ts, sig, body)
 }
 
@@ -204,22 +210,23 @@ func (w *world) mustSend(fields map[string]any, want string) {
 
 func (w *world) upsert(key bool) {
 	w.t.Helper()
-	w.mustSend(map[string]any{"type": EventProjectUpserted, "project": map[string]any{
+	w.mustSend(map[string]any{"type": intake.EventProjectUpserted, "project": map[string]any{
 		"name": "示例住宅", "type": "civil", "enterprise_credit_code": "91370700MA3DEMO001",
-		"region_code": "370702", "key_project": key}}, ResultApplied)
+		"region_code": "370702", "key_project": key}}, intake.ResultApplied)
 }
 
 func (w *world) item(code, status string, extra map[string]any) {
 	w.t.Helper()
-	f := map[string]any{"type": EventItemStatusChanged, "item_code": code, "status": status}
+	f := map[string]any{"type": intake.EventItemStatusChanged, "item_code": code, "status": status}
 	for k, v := range extra {
 		f[k] = v
 	}
-	w.mustSend(f, ResultApplied)
+	w.mustSend(f, intake.ResultApplied)
 }
 
 // drain runs the pipeline's steps until nothing is left to do now:
-// relay, consume, plan and send. Deterministic, no background goroutines.
+// relay, consume, then plan and send as the dispatcher does. Every step
+// has finished when it returns; no loop keeps running.
 func (w *world) drain() {
 	w.t.Helper()
 	ctx := context.Background()
@@ -232,11 +239,7 @@ func (w *world) drain() {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		pl, err := w.pipe.disp.planDue(ctx)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		s, err := w.pipe.disp.sendDue(ctx)
+		pl, s, err := w.pipe.dispatchDue(ctx, ctx, true)
 		if err != nil {
 			w.t.Fatal(err)
 		}

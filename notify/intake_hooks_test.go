@@ -6,22 +6,23 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 )
 
 func TestOnAppliedRunsAfterAppliedEventsOnly(t *testing.T) {
 	w := newWorld(t, 0)
 	var calls []string
-	in, err := NewIntake(w.d, func(_ context.Context, c Applied) error {
+	in, err := intake.New(w.in, w.pipe, func(_ context.Context, c intake.Applied) error {
 		calls = append(calls, c.ProjectID)
 		return errors.New("cache down") // logged, never fails the event
-	}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.intake = in
 	w.upsert(false)
 	w.seq--
-	w.mustSend(map[string]any{"event_id": "ev-old", "type": EventItemStatusChanged, "item_code": "GH01", "status": "accepted"}, ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-old", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "accepted"}, intake.ResultStale)
 	if len(calls) != 1 || calls[0] != "WF-DEMO-CIVIL" {
 		t.Fatalf("OnApplied calls = %v, want one for the applied upsert", calls)
 	}
@@ -29,15 +30,14 @@ func TestOnAppliedRunsAfterAppliedEventsOnly(t *testing.T) {
 
 func TestDatabaseOutageIsRetryable(t *testing.T) {
 	w := newWorld(t, 0)
-	broken := w.d
-	broken.DB = w.pipe.d.DB
-	in, err := NewIntake(broken, nil, nil)
+	broken := w.in
+	in, err := intake.New(broken, w.pipe, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.intake = in
 	_ = broken.DB.Close()
-	_, err = w.send(map[string]any{"type": EventItemStatusChanged, "item_code": "GH01", "status": "accepted"})
+	_, err = w.send(map[string]any{"type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "accepted"})
 	var me *models.Error
 	if !errors.As(err, &me) || me.Code != models.CodeUnavailable || me.RetryAfter < 1 || me.RetryAfter > 5 {
 		t.Fatalf("err = %v, want unavailable with Retry-After 1..5", err)
@@ -49,11 +49,11 @@ func TestDatabaseOutageIsRetryable(t *testing.T) {
 // from the database.
 func TestAppliedCarriesTheCommittedState(t *testing.T) {
 	w := newWorld(t, 0)
-	var last Applied
-	in, err := NewIntake(w.d, func(_ context.Context, c Applied) error {
+	var last intake.Applied
+	in, err := intake.New(w.in, w.pipe, func(_ context.Context, c intake.Applied) error {
 		last = c
 		return nil
-	}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +62,9 @@ func TestAppliedCarriesTheCommittedState(t *testing.T) {
 	if last.Project != nil {
 		t.Fatal("a project upsert carried a snapshot; only item changes read every state")
 	}
-	w.item("GH01", models.StatusAccepted, nil)                                        // a new state
-	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "缺少附件"}) // changed in place
-	w.item("ST01", models.StatusSubmitted, nil)                                       // another new one
+	w.item("GH-02", models.StatusAccepted, nil)                                        // a new state
+	w.item("GH-02", models.StatusCorrectionRequired, map[string]any{"reason": "缺少附件"}) // changed in place
+	w.item("ST-01", models.StatusSubmitted, nil)                                       // another new one
 	if last.Project == nil {
 		t.Fatal("an item change carried no snapshot")
 	}
@@ -92,8 +92,8 @@ func TestAppliedCarriesTheCommittedState(t *testing.T) {
 		if !committed[key{s.ItemCode, s.Status, s.Reason}] {
 			t.Fatalf("snapshot state %s %s %q is not what was committed (%v)", s.ItemCode, s.Status, s.Reason, committed)
 		}
-		if s.ItemCode == "GH01" && (s.AcceptedOn == nil || s.CorrectionSince == nil) {
-			t.Fatalf("GH01 lost its dates in the snapshot: %+v", s)
+		if s.ItemCode == "GH-02" && (s.AcceptedOn == nil || s.CorrectionSince == nil) {
+			t.Fatalf("GH-02 lost its dates in the snapshot: %+v", s)
 		}
 	}
 }

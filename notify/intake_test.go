@@ -11,6 +11,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
@@ -18,8 +19,8 @@ func TestReceiveRejects(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
 	valid := func() map[string]any {
-		return map[string]any{"event_id": "ev-x", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
-			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "item_code": "GH01", "status": "accepted"}
+		return map[string]any{"event_id": "ev-x", "type": intake.EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
+			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "item_code": "GH-02", "status": "accepted"}
 	}
 	with := func(k string, v any) map[string]any {
 		m := valid()
@@ -58,9 +59,9 @@ func TestReceiveRejects(t *testing.T) {
 		{name: "too many materials", body: mustJSON(with("materials_requested", make([]string, 51))), code: models.CodeValidationFailed, field: "materials_requested"},
 		{name: "unknown item", body: mustJSON(with("item_code", "ZZ99")), code: models.CodeUnknownItem},
 		{name: "unknown project", body: mustJSON(with("project_id", "WF-NEVER")), code: models.CodeUnknownProject},
-		{name: "unknown agent", body: mustJSON(map[string]any{"event_id": "ev-a", "type": EventAgentAssigned, "occurred_at": "2026-03-10T10:00:00+08:00",
+		{name: "unknown agent", body: mustJSON(map[string]any{"event_id": "ev-a", "type": intake.EventAgentAssigned, "occurred_at": "2026-03-10T10:00:00+08:00",
 			"project_id": "WF-DEMO-CIVIL", "sequence": 99, "agent_username": "ent-demo"}), code: models.CodeValidationFailed, field: "agent_username"},
-		{name: "bad project block", body: mustJSON(map[string]any{"event_id": "ev-p", "type": EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
+		{name: "bad project block", body: mustJSON(map[string]any{"event_id": "ev-p", "type": intake.EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
 			"project_id": "WF-NEW", "sequence": 1, "project": map[string]any{"name": "x", "type": "castle", "enterprise_credit_code": "short", "region_code": "37"}}),
 			code: models.CodeValidationFailed, field: "project.type"},
 	}
@@ -77,7 +78,7 @@ func TestReceiveRejects(t *testing.T) {
 			if !tc.ts.IsZero() {
 				ts = tc.ts
 			}
-			tsh, sig := SignEvent(secret, ts, []byte(body))
+			tsh, sig := intake.SignEvent(secret, ts, []byte(body))
 			if tc.sig != nil {
 				sig = tc.sig(sig)
 			}
@@ -100,13 +101,13 @@ func TestReceiveRejects(t *testing.T) {
 
 func TestReceiveSignatureRotation(t *testing.T) {
 	w := newWorld(t, 0)
-	body := []byte(mustJSON(map[string]any{"event_id": "ev-rot", "type": EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
+	body := []byte(mustJSON(map[string]any{"event_id": "ev-rot", "type": intake.EventProjectUpserted, "occurred_at": "2026-03-10T10:00:00+08:00",
 		"project_id": "WF-ROT", "sequence": 1, "project": map[string]any{"name": "轮换", "type": "industrial",
 			"enterprise_credit_code": "91370700MA3DEMO001", "region_code": "370702001"}}))
-	ts, good := SignEvent("old-secret-0123456789", w.clock.Now(), body)
-	_, bad := SignEvent("retired", w.clock.Now(), body)
+	ts, good := intake.SignEvent("old-secret-0123456789", w.clock.Now(), body)
+	_, bad := intake.SignEvent("retired", w.clock.Now(), body)
 	res, err := w.intake.Receive(context.Background(), ts, bad+", "+good, body)
-	if err != nil || res.Result != ResultApplied {
+	if err != nil || res.Result != intake.ResultApplied {
 		t.Fatalf("Receive = %+v, %v; want applied with the old secret during rotation", res, err)
 	}
 }
@@ -114,7 +115,7 @@ func TestReceiveSignatureRotation(t *testing.T) {
 func TestReceiveAppliesOnceInOrder(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 
 	var p models.Project
 	w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL")
@@ -123,23 +124,23 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 	}
 
 	// The same event id again: duplicate, nothing changes.
-	body := mustJSON(map[string]any{"event_id": "ev-2", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
-		"project_id": "WF-DEMO-CIVIL", "sequence": 2, "item_code": "GH01", "status": "rejected"})
-	ts, sig := SignEvent(testSecret, w.clock.Now(), []byte(body))
+	body := mustJSON(map[string]any{"event_id": "ev-2", "type": intake.EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
+		"project_id": "WF-DEMO-CIVIL", "sequence": 2, "item_code": "GH-02", "status": "rejected"})
+	ts, sig := intake.SignEvent(testSecret, w.clock.Now(), []byte(body))
 	res, err := w.intake.Receive(context.Background(), ts, sig, []byte(body))
-	if err != nil || res.Result != ResultDuplicate {
+	if err != nil || res.Result != intake.ResultDuplicate {
 		t.Fatalf("repeat = %+v, %v; want duplicate", res, err)
 	}
 
 	// An older sequence: stale, kept in the timeline, nothing changes.
 	w.seq = 0
-	w.mustSend(map[string]any{"event_id": "ev-late", "type": EventItemStatusChanged, "item_code": "GH01", "status": "rejected"}, ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-late", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, intake.ResultStale)
 	var ev models.Event
-	if err := w.d.DB.Take(&ev, "event_id = ?", "ev-late").Error; err != nil || ev.Result != ResultStale {
+	if err := w.d.DB.Take(&ev, "event_id = ?", "ev-late").Error; err != nil || ev.Result != intake.ResultStale {
 		t.Fatalf("stale event row = %+v, %v", ev, err)
 	}
 	var st models.ItemState
-	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01")
+	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02")
 	if st.Status != models.StatusAccepted {
 		t.Fatalf("stale event changed the item: %+v", st)
 	}
@@ -153,13 +154,13 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 func TestReceiveCorrectionClock(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil)
-	w.item("GH01", models.StatusCorrectionRequired, map[string]any{"reason": "图纸缺少签章", "materials_requested": []string{"总平面图"}})
+	w.item("GH-02", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusCorrectionRequired, map[string]any{"reason": "图纸缺少签章", "materials_requested": []string{"总平面图"}})
 	// Tuesday 10 March to Monday 16 March: 4 working days (Wed–Fri, Mon).
 	w.clock.Set(shanghai(2026, 3, 16, 9, 0))
-	w.item("GH01", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusAccepted, nil)
 	var st models.ItemState
-	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01")
+	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02")
 	if st.CorrectionSince != nil || st.CorrectionWorkingDays != 4 || workdays.DateOf(*st.AcceptedOn).String() != "2026-03-10" {
 		t.Fatalf("item after correction = %+v", st)
 	}
@@ -168,9 +169,9 @@ func TestReceiveCorrectionClock(t *testing.T) {
 func TestReceiveConcurrentDuplicates(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	body := []byte(mustJSON(map[string]any{"event_id": "ev-race", "type": EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
-		"project_id": "WF-DEMO-CIVIL", "sequence": 5, "item_code": "GH01", "status": "accepted"}))
-	ts, sig := SignEvent(testSecret, w.clock.Now(), body)
+	body := []byte(mustJSON(map[string]any{"event_id": "ev-race", "type": intake.EventItemStatusChanged, "occurred_at": "2026-03-10T10:00:00+08:00",
+		"project_id": "WF-DEMO-CIVIL", "sequence": 5, "item_code": "GH-02", "status": "accepted"}))
+	ts, sig := intake.SignEvent(testSecret, w.clock.Now(), body)
 	results := make(chan string, 8)
 	for range 8 {
 		go func() {
@@ -186,7 +187,7 @@ func TestReceiveConcurrentDuplicates(t *testing.T) {
 	for range 8 {
 		counts[<-results]++
 	}
-	if counts[ResultApplied] != 1 || counts[ResultDuplicate] != 7 {
+	if counts[intake.ResultApplied] != 1 || counts[intake.ResultDuplicate] != 7 {
 		t.Fatalf("results %v, want 1 applied and 7 duplicate", counts)
 	}
 }
@@ -194,7 +195,7 @@ func TestReceiveConcurrentDuplicates(t *testing.T) {
 func TestAgentAssignedKeyProjectCreatesTask(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(true)
-	w.mustSend(map[string]any{"type": EventAgentAssigned, "agent_username": "agent-county"}, ResultApplied)
+	w.mustSend(map[string]any{"type": intake.EventAgentAssigned, "agent_username": "agent-county"}, intake.ResultApplied)
 	var task models.AgentTask
 	if err := w.d.DB.Take(&task, "kind = ?", models.TaskKeyProject).Error; err != nil {
 		t.Fatal(err)
@@ -234,7 +235,7 @@ func TestAcceptanceDayIsShanghaisInAnySessionTimeZone(t *testing.T) {
 		t.Run(tz, func(t *testing.T) {
 			w := newWorldOn(t, 0, testenv.DBWith(t, "timezone="+tz))
 			w.upsert(false)
-			w.item("GH01", models.StatusAccepted, nil)
+			w.item("GH-02", models.StatusAccepted, nil)
 			var p models.Project
 			if err := w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL").Error; err != nil {
 				t.Fatal(err)
@@ -243,7 +244,7 @@ func TestAcceptanceDayIsShanghaisInAnySessionTimeZone(t *testing.T) {
 				t.Fatalf("started_on = %v, want %v (Shanghai midnight)", p.StartedOn, want)
 			}
 			var st models.ItemState
-			if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH01").Error; err != nil {
+			if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02").Error; err != nil {
 				t.Fatal(err)
 			}
 			if want := shanghai(2026, 3, 10, 0, 0); st.AcceptedOn == nil || !st.AcceptedOn.Equal(want) {

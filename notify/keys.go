@@ -7,7 +7,6 @@ type keys struct {
 	stream string // notification work relayed from the outbox
 	dead   string // dead-letter stream
 	wake   string // sorted set: when the dispatcher next has push work
-	lock   string // the deadline scheduler's lock
 }
 
 // consumerGroup is the stream's consumer group; every instance joins it and
@@ -19,6 +18,5 @@ func newKeys(prefix string) keys {
 		stream: prefix + "{notify}:stream",
 		dead:   prefix + "{notify}:dead",
 		wake:   prefix + "{notify}:wake",
-		lock:   prefix + "{notify}:deadline-lock",
 	}
 }

@@ -4,7 +4,6 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the pipeline's Prometheus series.
 type Metrics struct {
-	events        *prometheus.CounterVec
 	pushes        *prometheus.CounterVec
 	deadLetters   prometheus.Counter
 	streamLen     prometheus.Gauge
@@ -17,9 +16,6 @@ type Metrics struct {
 // NewMetrics registers the pipeline's series on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zsb_upstream_events_total", Help: "Upstream webhook events by result (applied, duplicate, stale, or an error code).",
-		}, []string{"result"}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zsb_pushes_total", Help: "Push sends by outcome (sent, retry, failed, deactivate).",
 		}, []string{"outcome"}),
@@ -45,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 3600, 43200},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.pushes, m.deadLetters, m.streamLen, m.streamPend, m.pushLatency, m.outboxBacklog, m.handoffs} {
+	for _, c := range []prometheus.Collector{m.pushes, m.deadLetters, m.streamLen, m.streamPend, m.pushLatency, m.outboxBacklog, m.handoffs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

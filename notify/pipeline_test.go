@@ -39,7 +39,7 @@ func TestTwoRunningPipelinesPushEachChangeOnce(t *testing.T) {
 	w.upsert(false)
 	const changes = 6
 	for i := range changes {
-		w.item([]string{"GH01", "ST01", "SG01"}[i%3], []string{models.StatusSubmitted, models.StatusWithdrawn}[i/3], nil)
+		w.item([]string{"GH-02", "ST-01", "KG-01"}[i%3], []string{models.StatusSubmitted, models.StatusWithdrawn}[i/3], nil)
 	}
 	testenv.Eventually(t, "every change pushed", func() bool { return len(w.sink.Delivered()) >= changes })
 	testenv.Eventually(t, "the pipeline to settle", func() bool {

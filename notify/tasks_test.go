@@ -92,11 +92,11 @@ func TestUnclaimedTaskEscalates(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.drain()
-	if n, err := w.pipe.esc.escalateOnce(ctx); err != nil || n != 0 {
+	if n, err := w.tasks.EscalateDue(ctx); err != nil || n != 0 {
 		t.Fatalf("escalated %d early (%v)", n, err)
 	}
 	w.clock.Add(time.Hour + time.Second)
-	if n, err := w.pipe.esc.escalateOnce(ctx); err != nil || n != 1 {
+	if n, err := w.tasks.EscalateDue(ctx); err != nil || n != 1 {
 		t.Fatalf("escalated %d, %v; want 1", n, err)
 	}
 	w.drain()
@@ -117,15 +117,15 @@ func TestUnclaimedTaskEscalates(t *testing.T) {
 func TestDeadlineWarnsOnce(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
-	w.item("GH01", models.StatusAccepted, nil) // Tue 10 March, 5 working days: due Tue 17 March
+	w.item("GH-02", models.StatusAccepted, nil) // Tue 10 March, 5 working days: due Tue 17 March
 	w.drain()
 	ctx := context.Background()
-	if n, err := w.pipe.dl.scanOnce(ctx); err != nil || n != 0 {
+	if n, err := w.tasks.ScanDeadlines(ctx); err != nil || n != 0 {
 		t.Fatalf("warned %d on day one (%v)", n, err)
 	}
 	w.clock.Set(shanghai(2026, 3, 12, 9, 0)) // Thursday: 3 working days left
 	for i, want := range []int{1, 0} {
-		if n, err := w.pipe.dl.scanOnce(ctx); err != nil || n != want {
+		if n, err := w.tasks.ScanDeadlines(ctx); err != nil || n != want {
 			t.Fatalf("scan %d warned %d (%v), want %d", i, n, err, want)
 		}
 	}
@@ -136,7 +136,7 @@ func TestDeadlineWarnsOnce(t *testing.T) {
 		t.Fatalf("deadline push = %+v", last)
 	}
 	w.clock.Set(shanghai(2026, 3, 18, 9, 0)) // overdue
-	if n, err := w.pipe.dl.scanOnce(ctx); err != nil || n != 1 {
+	if n, err := w.tasks.ScanDeadlines(ctx); err != nil || n != 1 {
 		t.Fatalf("overdue scan warned %d (%v)", n, err)
 	}
 	w.drain()
@@ -148,28 +148,5 @@ func TestDeadlineWarnsOnce(t *testing.T) {
 	w.d.DB.Model(&models.AgentTask{}).Where("kind = ?", models.TaskDeadline).Count(&tasks)
 	if tasks != 1 {
 		t.Fatalf("%d deadline tasks, want 1 per due date", tasks)
-	}
-}
-
-func TestSchedulerLockHasOneHolder(t *testing.T) {
-	w := newWorld(t, 0)
-	ctx := context.Background()
-	a := newRedisLock(w.d.Redis, w.pipe.keys.lock, time.Minute)
-	b := newRedisLock(w.d.Redis, w.pipe.keys.lock, time.Minute)
-	if ok, err := a.acquire(ctx); !ok || err != nil {
-		t.Fatalf("first acquire = %v, %v", ok, err)
-	}
-	if ok, _ := b.acquire(ctx); ok {
-		t.Fatal("second holder acquired a held lock")
-	}
-	if err := b.release(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := a.acquire(ctx); !ok {
-		t.Fatal("a stranger's release freed the lock")
-	}
-	_ = a.release(ctx)
-	if ok, _ := b.acquire(ctx); !ok {
-		t.Fatal("lock not free after its holder released it")
 	}
 }

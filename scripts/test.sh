@@ -18,3 +18,8 @@ echo "== backends =="
 go run ./scripts/backends
 echo "== tests =="
 go test -count=1 -timeout 20m ./... "$@"
+# make run uses SQLite, production PostgreSQL; where a statement has a form
+# for each (internal/store, the notify pipeline, intake and tasks), the
+# packages that run them are tested again on SQLite.
+echo "== tests on SQLite =="
+TEST_DATABASE_URL=sqlite go test -count=1 -timeout 10m ./internal/store/... ./internal/projectview/... ./notify ./notify/intake/... ./notify/tasks/... "$@"

@@ -81,7 +81,10 @@ func printWelcome(w io.Writer, cfg config.Config, a *app.App) {
 	fmt.Fprintf(w, "  health     %s/healthz  %s/readyz  metrics %s/metrics\n", base, base, base)
 	fmt.Fprintf(w, "  database   %s    redis  %s\n", a.DB.Dialect, a.Redis.Desc)
 	if a.SinkURL != "" {
-		fmt.Fprintf(w, "  FCM sink   %s/_sink/messages   (pushes land here)\n", a.SinkURL)
+		fmt.Fprintf(w, "  push       %s/_sink/messages   (FCM pushes land here)\n", a.SinkURL)
+		for _, p := range a.StandIns {
+			fmt.Fprintf(w, "  %-10s %s/_sink/vendors/%s/messages\n", p, a.SinkURL, p)
+		}
 	}
 	if cfg.SeedDemo {
 		fmt.Fprintf(w, "  demo       ent-demo, ent-other, agent-town, agent-county, agent-city  (password from BFF_DEMO_PASSWORD)\n")

@@ -11,11 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/notify"
 )
 
 // shanghai is the zone the upstream system stamps events in.
@@ -157,7 +158,7 @@ func (s *eventSource) upsert(c *loadClient, bffBase string, facts projectFacts) 
 
 // post signs and posts one event body and reads the answer into ev.
 func (s *eventSource) post(c *loadClient, bffBase string, req *fiber.Request, resp *fiber.Response, ev event, body []byte) event {
-	ts, sig := notify.SignEvent(s.secret, time.Now(), body)
+	ts, sig := intake.SignEvent(s.secret, time.Now(), body)
 	req.Reset()
 	req.SetRequestURI(bffBase + "/v1/upstream/events")
 	req.Header.SetMethod(fiber.MethodPost)
@@ -246,7 +247,7 @@ func (j joiner) match(events []event, pushes []push) map[string][]push {
 	if j.byNotifID {
 		idx := map[string]string{}
 		for _, e := range events {
-			if e.Result == notify.ResultApplied {
+			if e.Result == intake.ResultApplied {
 				idx[e.NotifID] = e.ID
 			}
 		}
@@ -261,7 +262,7 @@ func (j joiner) match(events []event, pushes []push) map[string][]push {
 	// project's item belongs to the k-th applied event for it.
 	queue := map[string][]string{}
 	for _, e := range events {
-		if e.Result == notify.ResultApplied {
+		if e.Result == intake.ResultApplied {
 			k := e.Project + "\x00" + e.Item
 			queue[k] = append(queue[k], e.ID)
 		}
@@ -291,7 +292,7 @@ func calibrate(ctx context.Context, src *eventSource, c *loadClient, bffBase str
 	sink.reset()
 	req, resp := new(fiber.Request), new(fiber.Response)
 	ev := src.send(c, bffBase, req, resp)
-	if ev.Result != notify.ResultApplied {
+	if ev.Result != intake.ResultApplied {
 		return joiner{}, "", fmt.Errorf("calibration event %s: %s", ev.ID, ev.Result)
 	}
 	deadline := time.Now().Add(15 * time.Second)

@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+
 	"github.com/weifang/kaigong-zsb/models"
-	"github.com/weifang/kaigong-zsb/notify"
 )
 
 func TestSourceLeavesOutItemsTheDeadlineScanWouldWarnOf(t *testing.T) {
@@ -31,8 +32,8 @@ func TestSourceLeavesOutItemsTheDeadlineScanWouldWarnOf(t *testing.T) {
 
 func TestJoinByItemKeepsProjectsApart(t *testing.T) {
 	events := []event{
-		{ID: "a", Project: "WF-A", Item: "LX-02", Result: notify.ResultApplied},
-		{ID: "b", Project: "WF-B", Item: "LX-02", Result: notify.ResultApplied},
+		{ID: "a", Project: "WF-A", Item: "LX-02", Result: intake.ResultApplied},
+		{ID: "b", Project: "WF-B", Item: "LX-02", Result: intake.ResultApplied},
 	}
 	now := time.Now()
 	pushes := []push{

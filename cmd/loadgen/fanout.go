@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 
-	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/gofiber/fiber/v2"
 )
 
 // fanoutResults are scenario 3's figures.
@@ -104,7 +104,7 @@ func runFanout(ctx context.Context, o options, a *api, src *eventSource, bffBase
 	time.Sleep(time.Second) // let registration's writes settle
 	sink.reset()
 	ev := src.send(c, bffBase, req, resp)
-	if ev.Result != notify.ResultApplied {
+	if ev.Result != intake.ResultApplied {
 		return r, fmt.Errorf("fan-out event: %s", ev.Result)
 	}
 	m := waitPushes(ctx, sink, join, []event{ev}, o.Devices, time.Now().Add(o.FanoutWait), 10*time.Millisecond)
@@ -135,7 +135,7 @@ func runFanout(ctx context.Context, o options, a *api, src *eventSource, bffBase
 	var events []event
 	for range o.FanoutEvents {
 		e := src.send(c, bffBase, req, resp)
-		if e.Result != notify.ResultApplied {
+		if e.Result != intake.ResultApplied {
 			return r, fmt.Errorf("fan-out event: %s", e.Result)
 		}
 		events = append(events, e)

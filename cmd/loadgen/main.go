@@ -12,7 +12,10 @@
 //     projects in parallel), timed from the webhook's 202 to an in-process
 //     FCM sink receiving the push; and the most one project takes with one
 //     event in flight;
-//  3. fan-out: one event to 2,000 devices, then a longer run;
+//  3. fan-out: one event to 2,000 devices, then a longer run; then, on FCM's
+//     real transport (TLS, HTTP/2, OAuth, see fanout_tls.go), one event to
+//     2,000 and to 20,000 devices against firebase-admin-go's own SendEach
+//     loop, alternating;
 //  4. the BFF's resident memory at idle and at its peak;
 //
 // then the Go micro-benchmarks of the hot paths. Every phase is bounded in
@@ -28,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +73,7 @@ type options struct {
 	Drain         time.Duration
 
 	Devices      int
+	TLSSizes     []int
 	FanoutEvents int
 	FanoutWait   time.Duration
 	FanoutMax    time.Duration
@@ -116,11 +121,12 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.Micro, "micro", true, "also run the Go micro-benchmarks and report them")
 	fs.StringVar(&o.MicroTime, "micro-benchtime", "500ms", "-benchtime of the micro-benchmarks")
 	fs.BoolVar(&o.Profile, "profile", true, "sample CPU with perf during the load phases (reported where a target is missed)")
-	fs.DurationVar(&o.Budget, "budget", 4*time.Minute+15*time.Second, "hard bound on the whole run; phases not reached are reported as skipped")
+	fs.DurationVar(&o.Budget, "budget", 5*time.Minute+30*time.Second, "hard bound on the whole run; phases not reached are reported as skipped")
 	fs.StringVar(&o.PprofDir, "pprof-dir", ".bench", "where to keep the BFF's Go CPU profiles of the measured phases (through BFF_PPROF_ADDR; empty: none)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory (BFF log, perf data)")
 	fs.DurationVar(&o.QuietWait, "quiet-wait", 10*time.Second, "wait up to this long for other work on the machine to settle before starting")
-	only := fs.String("only", "", "run only these phases, comma-separated: progress, push, fanout (fanout needs push)")
+	only := fs.String("only", "", "run only these phases, comma-separated: progress, push, fanout, fanouttls (fanout and fanouttls need push)")
+	tlsSizes := fs.String("tls-sizes", "2000,20000", "device counts of the fan-out on FCM's real transport (TLS, HTTP/2, OAuth), against the SDK's own SendEach loop; empty: skip it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -128,11 +134,21 @@ func parseOptions(args []string) (options, error) {
 	for _, ph := range strings.Split(*only, ",") {
 		switch ph = strings.TrimSpace(ph); ph {
 		case "":
-		case "progress", "push", "fanout":
+		case "progress", "push", "fanout", "fanouttls":
 			o.Only[ph] = true
 		default:
 			return o, fmt.Errorf("-only: unknown phase %q", ph)
 		}
+	}
+	for _, s := range strings.Split(*tlsSizes, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("-tls-sizes: %q is not a device count", s)
+		}
+		o.TLSSizes = append(o.TLSSizes, n)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())

@@ -20,7 +20,7 @@ var microBenchmarks = []struct {
 	{"./auth", []string{"BenchmarkVerifyAccess"}},
 	{"./models", []string{"BenchmarkNextSteps", "BenchmarkBuildProgress", "BenchmarkMarshalProgress", "BenchmarkProjectViews"}},
 	{"./notify", []string{"BenchmarkDecide"}},
-	{"./projectview", []string{"BenchmarkRefresh", "BenchmarkGetCached"}},
+	{"./internal/projectview", []string{"BenchmarkRefresh", "BenchmarkGetCached"}},
 }
 
 // microWhat says what each micro-benchmark stands for.

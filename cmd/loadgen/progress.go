@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/weifang/kaigong-zsb/bff"
 	"net"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/bff"
 
 	"github.com/gofiber/fiber/v2"
 )

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
+	"github.com/weifang/kaigong-zsb/notify/intake"
 
-	"github.com/weifang/kaigong-zsb/notify"
+	"github.com/gofiber/fiber/v2"
 )
 
 // sliceLen is the stretch of the event-to-push run whose latency is shown
@@ -118,7 +118,7 @@ func createBenchProjects(ctx context.Context, o options, a *api, runID string, u
 		}
 		f := facts
 		f.Name = fmt.Sprintf("压测项目 %02d（%s）", k, id)
-		if ev := src.upsert(c, bffBase, f); ev.Result != notify.ResultApplied {
+		if ev := src.upsert(c, bffBase, f); ev.Result != intake.ResultApplied {
 			return nil, facts, fmt.Errorf("project.upserted for %s: %s", id, ev.Result)
 		}
 		srcs = append(srcs, src)
@@ -210,7 +210,7 @@ func runEventToPush(ctx context.Context, o options, srcs []*eventSource, facts p
 		warm, _ := sendAll(int(o.EventRate*o.Warmup.Seconds()), wstart, wstart.Add(o.Warmup+lateGrace))
 		applied := 0
 		for _, e := range warm {
-			if e.Result == notify.ResultApplied {
+			if e.Result == intake.ResultApplied {
 				applied++
 			}
 		}
@@ -245,11 +245,11 @@ func runEventToPush(ctx context.Context, o options, srcs []*eventSource, facts p
 	for _, e := range events {
 		lag = append(lag, e.Sent.Sub(e.Scheduled))
 		switch e.Result {
-		case notify.ResultApplied, notify.ResultStale, notify.ResultDuplicate:
+		case intake.ResultApplied, intake.ResultStale, intake.ResultDuplicate:
 			r.Results[e.Result]++
 			webhook = append(webhook, e.Accepted.Sub(e.Sent))
 			queued = append(queued, e.Accepted.Sub(e.Scheduled))
-			if e.Result == notify.ResultApplied {
+			if e.Result == intake.ResultApplied {
 				applied++
 				if !e.Sent.After(end) {
 					appliedInWindow++
@@ -265,7 +265,7 @@ func runEventToPush(ctx context.Context, o options, srcs []*eventSource, facts p
 	r.Webhook, r.Lag, r.Queued = summarize(webhook), summarize(lag), summarize(queued)
 	r.Applied = appliedInWindow
 	logf("  sent %d of %d (%d within the %s window: %s); applied %d, stale %d, errors %d; %d sent late behind their project's previous event; send lag p99 %s, max %s",
-		r.Sent, total, r.InWindow, o.EventDuration, perSecond(r.Achieved), applied, r.Results[notify.ResultStale], r.Results["error"], r.Late, ms(r.Lag.P99), ms(r.Lag.Max))
+		r.Sent, total, r.InWindow, o.EventDuration, perSecond(r.Achieved), applied, r.Results[intake.ResultStale], r.Results["error"], r.Late, ms(r.Lag.P99), ms(r.Lag.Max))
 	logf("  webhook request to 202: p50 %s, p99 %s; scheduled time to 202: p50 %s, p99 %s, max %s",
 		ms(r.Webhook.P50), ms(r.Webhook.P99), ms(r.Queued.P50), ms(r.Queued.P99), ms(r.Queued.Max))
 
@@ -284,7 +284,7 @@ func runEventToPush(ctx context.Context, o options, srcs []*eventSource, facts p
 	var lat []time.Duration
 	bySlice := make([][]time.Duration, int((o.EventDuration+sliceLen-1)/sliceLen))
 	for _, e := range events {
-		if e.Result != notify.ResultApplied {
+		if e.Result != intake.ResultApplied {
 			continue
 		}
 		ps := matched[e.ID]
@@ -343,7 +343,7 @@ func runSingleProject(ctx context.Context, o options, src *eventSource, bffBase 
 		}
 		last = ev.Accepted
 		switch ev.Result {
-		case notify.ResultApplied, notify.ResultStale, notify.ResultDuplicate:
+		case intake.ResultApplied, intake.ResultStale, intake.ResultDuplicate:
 			r.Results[ev.Result]++
 			r.Answered++
 			webhook = append(webhook, ev.Accepted.Sub(ev.Sent))
@@ -363,7 +363,7 @@ func runSingleProject(ctx context.Context, o options, src *eventSource, bffBase 
 	r.Rate = float64(r.Answered) / r.Duration.Seconds()
 	r.Webhook = summarize(webhook)
 	for _, e := range events {
-		if e.Result == notify.ResultApplied {
+		if e.Result == intake.ResultApplied {
 			r.Applied++
 		}
 	}

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/weifang/kaigong-zsb/bff"
 	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/bff"
 )
 
 // The targets of issue 5, on a 2-core machine shared by harness and server.
@@ -323,6 +324,7 @@ func renderReport(r *results) string {
 		p("| BFF graceful shutdown after the run | %s |\n", r.Shutdown.Round(time.Millisecond))
 	}
 	p("\n")
+	renderFanoutTLS(&b, r)
 
 	if len(r.Micro) > 0 || r.MicroErr != nil {
 		p("## Micro-benchmarks\n\n")

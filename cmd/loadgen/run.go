@@ -38,14 +38,16 @@ type results struct {
 	PhaseRSS     map[string]float64 // highest sampled VmRSS (MB) per phase
 	Phases       []string
 
-	Progress    *progressResults
-	ProgressErr error
-	Join        string
-	Push        *pushResults
-	PushErr     error
-	Fanout      *fanoutResults
-	FanoutErr   error
-	Skipped     []string
+	Progress     *progressResults
+	ProgressErr  error
+	Join         string
+	Push         *pushResults
+	PushErr      error
+	Fanout       *fanoutResults
+	FanoutErr    error
+	FanoutTLS    *tlsFanoutResults
+	FanoutTLSErr error
+	Skipped      []string
 
 	PipelineStats map[string]float64 // the BFF's notify series from /metrics at the end
 	SinkRejected  int                // sends the sink answered with an error since the last reset
@@ -293,6 +295,14 @@ func run(parent context.Context, o options) (err error) {
 			logf("idle after a restart on the seeded database: RSS %.1f MB", res.RestartMem.rssMB())
 		} else {
 			logf("restart for the second idle reading: %v", err)
+		}
+	}
+
+	if len(o.TLSSizes) > 0 && (len(o.Only) == 0 || o.Only["fanouttls"]) && res.Join != "" && lctx.Err() == nil {
+		r, err := runFanoutTLS(lctx, o, dir, env, src, join, o.TLSSizes, logf)
+		res.FanoutTLS, res.FanoutTLSErr = &r, err
+		if err != nil {
+			logf("fan-out over TLS: %v", err)
 		}
 	}
 

@@ -17,6 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/notify/intake"
+	"github.com/weifang/kaigong-zsb/notify/push"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,7 +35,7 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify"
-	"github.com/weifang/kaigong-zsb/notify/push/fcm"
+	"github.com/weifang/kaigong-zsb/notify/tasks"
 )
 
 // App is the wired service.
@@ -43,12 +46,20 @@ type App struct {
 	Redis    *redisconn.Conn
 	Bus      *localcache.Bus
 	Tokens   *auth.Tokens
-	Sink     *pushsink.Sink // the built-in local sink, when FCM is not configured
+	Sink     *pushsink.Sink // the built-in push stand-ins, for every provider left unconfigured in development
+	Push     *push.Router   // one sender per configured provider
+	StandIns []string       // the providers other than FCM configured against Sink
 	SinkURL  string
 	Server   *bff.Server
 	Views    *projectview.Views
 	Pipeline *notify.Pipeline
+	Tasks    *tasks.Service
 	registry *prometheus.Registry
+
+	// The built-in stand-ins' credentials and the keys made for them.
+	sinkCreds      pushsink.Credentials
+	harmonyAccount []byte
+	apnsKey        []byte
 
 	pprofSrv   *http.Server
 	ln         net.Listener
@@ -130,7 +141,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
-	sender, err := a.openSender(ctx)
+	sender, err := a.openPush(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -163,34 +174,32 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	nd := notify.Deps{
-		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Approvals: notify.CatalogApprovals{Catalog: cat, Calendar: cal},
-		Calendar: cal, Sender: sender, Metrics: metrics, Log: log,
-		Settings: notify.Settings{
-			WebhookSecrets: cfg.UpstreamWebhookSecrets, DigestWindow: cfg.DigestWindow,
-			TaskEscalateAfter: cfg.TaskEscalateAfter, DeadlineWarnDays: cfg.DeadlineWarnDays,
-		},
+		DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Sender: sender, Metrics: metrics, Log: log,
+		Settings: notify.Settings{DigestWindow: cfg.DigestWindow},
 	}
 	if a.Pipeline, err = notify.NewPipeline(nd); err != nil {
 		return nil, err
 	}
-	writeThrough := func(ctx context.Context, c notify.Applied) error {
+	writeThrough := func(ctx context.Context, c intake.Applied) error {
 		if c.Project != nil {
 			return a.Views.RefreshFrom(ctx, *c.Project, c.States)
 		}
 		return a.Views.Refresh(ctx, c.ProjectID)
 	}
-	intake, err := notify.NewIntake(nd, writeThrough, a.Pipeline.Nudge)
+	in, err := intake.New(intake.Config{DB: a.DB, Catalog: intake.CatalogOf(cat), Calendar: cal,
+		Secrets: cfg.UpstreamWebhookSecrets, Log: log, Registerer: a.registry}, a.Pipeline, writeThrough)
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := notify.NewTasks(nd, a.Pipeline.Nudge)
+	a.Tasks, err = tasks.New(tasks.Config{DB: a.DB, Redis: a.Redis.Client, RedisPrefix: cfg.RedisPrefix, Catalog: cat,
+		Calendar: cal, Log: log, EscalateAfter: cfg.TaskEscalateAfter, WarnDays: cfg.DeadlineWarnDays}, a.Pipeline.Nudge)
 	if err != nil {
 		return nil, err
 	}
 
 	a.Server = bff.New(bff.Deps{
 		Log: log, DB: a.DB, Redis: a.Redis.Client, Registry: a.registry,
-		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: intake, Tasks: tasks,
+		Tokens: a.Tokens, Login: login, Views: a.Views, Intake: in, Tasks: a.Tasks, Push: a.Push,
 		AccessLog: cfg.AccessLog, ProxyHeader: cfg.TrustedProxyHeader, ServeMetrics: cfg.MetricsAddr == "",
 	})
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -216,23 +225,6 @@ func (a *App) signingKeys() (auth.Keys, error) {
 		return auth.ParseSigningKeys(a.cfg.JWTSigningKeys)
 	}
 	return auth.LoadOrCreateDevKeys(a.cfg.DataDir)
-}
-
-// openSender chooses where pushes go: the real FCM with credentials, an
-// explicit endpoint, or a built-in local sink.
-func (a *App) openSender(ctx context.Context) (*fcm.Sender, error) {
-	fc := fcm.Config{ProjectID: a.cfg.FCMProjectID, CredentialsFile: a.cfg.FCMCredentialsFile, Endpoint: a.cfg.FCMEndpoint}
-	if fc.CredentialsFile == "" && fc.Endpoint == "" {
-		a.Sink = pushsink.New(pushsink.Options{})
-		base, err := a.Sink.Start("127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		a.closers = append(a.closers, a.Sink.Close)
-		a.SinkURL = base
-		fc.Endpoint = pushsink.Endpoint(base)
-	}
-	return fcm.NewSender(ctx, fc)
 }
 
 // startPprof serves Go's profiler on an ops-only address, for measuring
@@ -282,7 +274,17 @@ func (a *App) Run(ctx context.Context) error {
 	pipeCtx, stopPipeline := context.WithCancel(context.Background())
 	defer stopPipeline()
 	pipeDone := make(chan error, 1)
-	go func() { pipeDone <- a.Pipeline.Run(pipeCtx) }()
+	go func() {
+		tasksDone := make(chan struct{})
+		go func() {
+			defer close(tasksDone)
+			a.Tasks.Run(pipeCtx)
+		}()
+		err := a.Pipeline.Run(pipeCtx)
+		stopPipeline()
+		<-tasksDone
+		pipeDone <- err
+	}()
 
 	var runErr error
 	pipeStopped := false

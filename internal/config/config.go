@@ -35,9 +35,10 @@ type Config struct {
 	JWTSigningKeys         string   // JWT_SIGNING_KEYS; empty in development: generated under DataDir
 	UpstreamWebhookSecrets []string // UPSTREAM_WEBHOOK_SECRETS
 
-	FCMProjectID       string // FCM_PROJECT_ID
-	FCMCredentialsFile string // FCM_CREDENTIALS_FILE
-	FCMEndpoint        string // FCM_ENDPOINT; empty and no credentials: the built-in sink
+	FCMProjectID       string    // FCM_PROJECT_ID
+	FCMCredentialsFile string    // FCM_CREDENTIALS_FILE
+	FCMEndpoint        string    // FCM_ENDPOINT; empty and no credentials: the built-in sink
+	Providers          Providers // the other push providers (providers.go)
 
 	SeedDemo     bool   // BFF_SEED_DEMO
 	DemoPassword string // BFF_DEMO_PASSWORD
@@ -65,7 +66,7 @@ type Var struct {
 }
 
 // Vars lists every variable the BFF reads, in the order `bff -h` prints them.
-var Vars = []Var{
+var Vars = append([]Var{
 	{"BFF_ADDR", ":8080", "listen address"},
 	{"BFF_METRICS_ADDR", "", "separate ops address for /metrics (empty: served on BFF_ADDR)"},
 	{"BFF_ENV", "development", "development or production; production refuses to start without real secrets, DATABASE_URL and REDIS_URL"},
@@ -92,7 +93,7 @@ var Vars = []Var{
 	{"BFF_TRUSTED_PROXY_HEADER", "", "header carrying the client address when behind a proxy, e.g. X-Forwarded-For"},
 	{"BFF_ACCESS_LOG", "true", "log one line per request"},
 	{"BFF_PPROF_ADDR", "", "ops-only address for Go profiling (net/http/pprof); empty: off"},
-}
+}, providerVars...)
 
 // DevWebhookSecret is the development default webhook secret.
 const DevWebhookSecret = "dev-upstream-secret"
@@ -129,6 +130,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	c.SeedDemo = p.boolean("BFF_SEED_DEMO", c.Env == EnvDevelopment)
 	c.AccessLog = p.boolean("BFF_ACCESS_LOG", true)
 	c.PprofAddr = p.str("BFF_PPROF_ADDR", "")
+	c.Providers = p.parseProviders()
 
 	switch c.Env {
 	case EnvDevelopment:
@@ -162,6 +164,10 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		if c.SeedDemo {
 			p.fail("BFF_SEED_DEMO: demo data is for development only")
 		}
+		if p.str("BFF_DEV_STAND_INS", "") != "" && c.Providers.DevStandIns {
+			p.fail("BFF_DEV_STAND_INS: the push stand-ins are for development only")
+		}
+		c.Providers.DevStandIns = false
 		if c.FCMCredentialsFile == "" && c.FCMEndpoint == "" {
 			p.fail("production requires FCM_CREDENTIALS_FILE (or FCM_ENDPOINT)")
 		}

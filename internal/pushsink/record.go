@@ -15,6 +15,8 @@ type Received struct {
 	Project string `json:"project"`
 	// Token is the registration token the message was addressed to.
 	Token string `json:"token"`
+	// Proto is the HTTP protocol the request came over, e.g. "HTTP/2.0".
+	Proto string `json:"proto"`
 	// ValidateOnly reports a dry run.
 	ValidateOnly bool `json:"validate_only"`
 	// Authorized reports whether the request carried an Authorization

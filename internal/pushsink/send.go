@@ -37,6 +37,10 @@ type sendResponse struct {
 
 // handleSend serves POST /v1/projects/{project}/messages:send.
 func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
+	if !s.fcmAuthorized(r) {
+		writeUnauthenticated(w)
+		return
+	}
 	project := r.PathValue("project")
 	body, err := readBody(w, r)
 	if err != nil {
@@ -51,6 +55,7 @@ func (s *Sink) handleSend(w http.ResponseWriter, r *http.Request) {
 	rec := Received{
 		Project:      project,
 		Token:        target.Token,
+		Proto:        r.Proto,
 		ValidateOnly: req.ValidateOnly,
 		Authorized:   r.Header.Get("Authorization") != "",
 		Message:      req.Message,

@@ -2,6 +2,7 @@ package pushsink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,27 @@ import (
 // the background. It returns the base URL, e.g. "http://127.0.0.1:9099"; the
 // FCM endpoint to configure a client with is that plus "/v1" (see Endpoint).
 func (s *Sink) Start(addr string) (string, error) {
+	return s.start(addr, nil)
+}
+
+// StartTLS is Start over TLS, the way FCM is served: HTTP/2 (and HTTP/1.1)
+// by ALPN, with a certificate for 127.0.0.1 and localhost signed by a CA
+// made for this sink. A client trusts the sink by that CA alone
+// (CACertPEM), e.g. a process started with SSL_CERT_FILE naming it. It
+// returns the base URL, e.g. "https://127.0.0.1:9443".
+func (s *Sink) StartTLS(addr string) (string, error) {
+	cfg, caPEM, err := selfSignedTLS()
+	if err != nil {
+		return "", err
+	}
+	s.caPEM = caPEM
+	return s.start(addr, cfg)
+}
+
+// CACertPEM is the CA that signed a StartTLS sink's certificate.
+func (s *Sink) CACertPEM() []byte { return s.caPEM }
+
+func (s *Sink) start(addr string, tlsCfg *tls.Config) (string, error) {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
 	if s.server != nil {
@@ -31,6 +53,19 @@ func (s *Sink) Start(addr string) (string, error) {
 		MaxHeaderBytes:    64 << 10,
 		ConnState:         s.trackConn,
 	}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	scheme := "http://"
+	if tlsCfg != nil {
+		srv.Protocols.SetHTTP2(true)
+		srv.TLSConfig = tlsCfg
+		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "https://"
+	} else {
+		// APNs speaks HTTP/2 only; without TLS that is HTTP/2 with prior
+		// knowledge (h2c), which the server takes beside HTTP/1.1.
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(ln)
@@ -40,7 +75,7 @@ func (s *Sink) Start(addr string) (string, error) {
 		done <- err
 	}()
 	s.server, s.done = srv, done
-	return "http://" + ln.Addr().String(), nil
+	return scheme + ln.Addr().String(), nil
 }
 
 // Endpoint turns a base URL returned by Start into the FCM endpoint a

@@ -1,5 +1,6 @@
-// Package pushsink is the local stand-in for the push services; today it speaks
-// Firebase Cloud Messaging's HTTP v1 API. It accepts what firebase-admin-go's messaging client sends, answers
+// Package pushsink is the local stand-in for the push services: Firebase
+// Cloud Messaging's HTTP v1 API at the root, and each Chinese vendor's API
+// under its own prefix (vendor.go). It accepts what firebase-admin-go's messaging client sends, answers
 // the way FCM does (including FCM's error bodies, so messaging.IsUnregistered
 // and friends work against it), records every message it receives and can be
 // told to fail on purpose. `make run`, the tests and failure drills use it so
@@ -32,9 +33,15 @@ type Options struct {
 	// Now is the clock used for receive times and timed faults. Nil means
 	// time.Now.
 	Now func() time.Time
-	// MaxMessages bounds the record of received messages. Zero means
-	// DefaultMaxMessages.
+	// MaxMessages bounds the record of received messages (per vendor for
+	// the vendor stand-ins). Zero means DefaultMaxMessages.
 	MaxMessages int
+	// Credentials are what the vendor stand-ins accept; the zero value
+	// means DevCredentials().
+	Credentials *Credentials
+	// TokenTTL, when positive, is the life of the access tokens the vendor
+	// stand-ins hand out instead of each vendor's own (an hour, a day).
+	TokenTTL time.Duration
 }
 
 // Sink is an http.Handler speaking the FCM HTTP v1 send API plus a small
@@ -50,6 +57,7 @@ type Sink struct {
 	received []Received
 	faults   []*activeFault
 	faultSeq int64
+	vend     *vendorState
 
 	srvMu  sync.Mutex
 	server *http.Server
@@ -57,6 +65,9 @@ type Sink struct {
 
 	connMu sync.Mutex
 	fresh  map[net.Conn]struct{}
+
+	caPEM []byte  // StartTLS's CA
+	fcm   fcmAuth // service accounts and access tokens, once one is made
 }
 
 // New returns a sink with no recorded messages and no faults.
@@ -75,13 +86,20 @@ func New(opts Options) *Sink {
 	if s.maxMessages <= 0 {
 		s.maxMessages = DefaultMaxMessages
 	}
+	creds := DevCredentials()
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	}
+	s.vend = newVendorState(creds, opts.TokenTTL)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.handleSend)
+	s.mux.HandleFunc("POST "+fcmTokenPath, s.handleFCMToken)
 	s.mux.HandleFunc("GET /_sink/messages", s.handleListMessages)
 	s.mux.HandleFunc("DELETE /_sink/messages", s.handleResetMessages)
 	s.mux.HandleFunc("GET /_sink/faults", s.handleListFaults)
 	s.mux.HandleFunc("POST /_sink/faults", s.handleAddFault)
 	s.mux.HandleFunc("DELETE /_sink/faults", s.handleClearFaults)
+	s.routeVendors()
 	s.mux.HandleFunc("/", s.handleNotFound)
 	return s
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -36,12 +37,15 @@ const (
 )
 
 var (
-	probeOnce        sync.Once
-	pgOK, redisOK    bool
-	pgErr, redisErr  error
-	databaseURL      = envOr("TEST_DATABASE_URL", DefaultDatabaseURL)
-	redisURL         = envOr("TEST_REDIS_URL", DefaultRedisURL)
-	requireServices  = os.Getenv("TEST_REQUIRE_SERVICES") == "1"
+	probeOnce       sync.Once
+	pgOK, redisOK   bool
+	pgErr, redisErr error
+	databaseURL     = envOr("TEST_DATABASE_URL", DefaultDatabaseURL)
+	redisURL        = envOr("TEST_REDIS_URL", DefaultRedisURL)
+	requireServices = os.Getenv("TEST_REQUIRE_SERVICES") == "1"
+	// TEST_DATABASE_URL=sqlite runs the tests on SQLite by choice, so the
+	// SQLite form of every dialect-specific statement is tested too.
+	sqliteChosen     = databaseURL == "sqlite"
 	reportedBackends sync.Once
 )
 
@@ -56,7 +60,9 @@ func probe() {
 	probeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		if db, err := store.Open(ctx, databaseURL, nil); err == nil {
+		if sqliteChosen {
+			pgErr = errors.New("SQLite chosen by TEST_DATABASE_URL")
+		} else if db, err := store.Open(ctx, databaseURL, nil); err == nil {
 			pgOK = true
 			_ = db.Close()
 		} else {
@@ -76,7 +82,10 @@ func probe() {
 func Backends() string {
 	probe()
 	pg, rd := "postgresql "+redact(databaseURL), "redis "+redisURL
-	if !pgOK {
+	switch {
+	case sqliteChosen:
+		pg = "sqlite (chosen)"
+	case !pgOK:
 		pg = fmt.Sprintf("sqlite (postgresql unreachable: %v)", pgErr)
 	}
 	if !redisOK {
@@ -112,7 +121,7 @@ func DatabaseURL(tb testing.TB) string {
 	probe()
 	report(tb)
 	if !pgOK {
-		if requireServices {
+		if requireServices && !sqliteChosen {
 			tb.Fatalf("testenv: PostgreSQL is required (TEST_REQUIRE_SERVICES=1) but unreachable: %v", pgErr)
 		}
 		return "sqlite:///" + filepath.Join(tb.TempDir(), "test.db")

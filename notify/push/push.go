@@ -1,7 +1,8 @@
 // Package push is the transport that carries a rendered notice to a phone:
 // the Sender interface every push provider implements, the message and
 // result types, the outcomes and the retry backoff. It knows no database;
-// each provider's client lives in a package beneath it (push/fcm).
+// each provider's client lives in a package beneath it (push/fcm,
+// push/huawei, …), and a Router picks one by the device's provider.
 package push
 
 import (
@@ -10,21 +11,36 @@ import (
 	"time"
 )
 
-// ProviderFCM names Firebase Cloud Messaging, the default push provider and
-// the only one the BFF can deliver to so far.
-const ProviderFCM = "fcm"
+// The push providers a device may name (mobile-contract: "Every phone").
+const (
+	// ProviderFCM names Firebase Cloud Messaging, the default provider.
+	ProviderFCM = "fcm"
+	// ProviderAPNs names Apple's push service, sent to directly.
+	ProviderAPNs = "apns"
+	// ProviderHuawei names Huawei Push Kit v1 (Android with HMS).
+	ProviderHuawei = "huawei"
+	// ProviderHarmony names Huawei Push Kit v3 (HarmonyOS 5+ native).
+	ProviderHarmony = "harmony"
+	// ProviderHonor names Honor's push service.
+	ProviderHonor = "honor"
+	// ProviderXiaomi names Xiaomi MiPush.
+	ProviderXiaomi = "xiaomi"
+	// ProviderOPPO names OPPO (HeyTap) push.
+	ProviderOPPO = "oppo"
+	// ProviderVivo names vivo push.
+	ProviderVivo = "vivo"
+)
 
-// SupportedProviders lists the push providers the server can deliver to.
-// Devices registering another provider (huawei, xiaomi, oppo, vivo, honor)
-// are answered 422 provider_unsupported until their channels exist.
-func SupportedProviders() []string {
-	return []string{ProviderFCM}
+// AllProviders lists every provider name the contract knows, whether or not
+// this server has credentials for it; a Router says which it can reach.
+func AllProviders() []string {
+	return []string{ProviderFCM, ProviderAPNs, ProviderHuawei, ProviderHarmony,
+		ProviderHonor, ProviderXiaomi, ProviderOPPO, ProviderVivo}
 }
 
-// ProviderSupported reports whether pushes can be delivered through the
-// named provider. The empty provider means the contract's default, FCM.
-func ProviderSupported(provider string) bool {
-	return provider == "" || slices.Contains(SupportedProviders(), provider)
+// KnownProvider reports whether name is one of AllProviders.
+func KnownProvider(name string) bool {
+	return slices.Contains(AllProviders(), name)
 }
 
 // Message is one push to one device: what the dispatcher hands a sender.
@@ -71,6 +87,16 @@ const (
 	// OutcomeDeactivate means the token is dead: mark the device inactive and
 	// do not retry.
 	OutcomeDeactivate = "deactivate"
+	// OutcomePaused means the provider refuses every push until
+	// Result.PauseUntil (a daily quota used up: it resets at Beijing
+	// midnight). Keep the push pending and send it after PauseUntil; it
+	// does not count as an attempt.
+	OutcomePaused = "paused"
+	// OutcomeAuthFailed means the provider rejected our credentials and a
+	// fresh access token did not help (a wrong secret or key): the provider
+	// is stopped until its configuration is fixed. Keep the push pending; it
+	// does not count as an attempt.
+	OutcomeAuthFailed = "auth_failed"
 )
 
 // Result is the outcome of one Message.
@@ -86,6 +112,16 @@ type Result struct {
 	RetryAfter time.Duration
 	// MessageID is the provider's id for a sent message.
 	MessageID string
+	// PauseUntil, with OutcomePaused, is when the provider takes pushes
+	// again (the next Beijing midnight for a daily quota).
+	PauseUntil time.Time
+}
+
+// Pending reports whether the push was not delivered and should stay
+// pending without counting as an attempt: the provider is paused or its
+// credentials are broken, through no fault of the push.
+func (r Result) Pending() bool {
+	return r.Outcome == OutcomePaused || r.Outcome == OutcomeAuthFailed
 }
 
 // Sender delivers pushes: one result per message, in the messages' order.

@@ -2,22 +2,15 @@ package push
 
 import "testing"
 
-func TestProviders(t *testing.T) {
-	tests := []struct {
-		provider string
-		want     bool
-	}{
-		{"fcm", true}, {"", true}, {"huawei", false}, {"xiaomi", false},
-		{"oppo", false}, {"vivo", false}, {"honor", false}, {"FCM", false},
-	}
-	for _, tt := range tests {
-		if got := ProviderSupported(tt.provider); got != tt.want {
-			t.Errorf("ProviderSupported(%q) = %v, want %v", tt.provider, got, tt.want)
+func TestKnownProviders(t *testing.T) {
+	for _, p := range AllProviders() {
+		if !KnownProvider(p) {
+			t.Errorf("KnownProvider(%q) = false", p)
 		}
 	}
-	p := SupportedProviders()
-	p[0] = "mutated"
-	if SupportedProviders()[0] != ProviderFCM {
-		t.Error("SupportedProviders shares its slice")
+	for _, p := range []string{"", "FCM", "nokia"} {
+		if KnownProvider(p) {
+			t.Errorf("KnownProvider(%q) = true", p)
+		}
 	}
 }

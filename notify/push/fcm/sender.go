@@ -1,3 +1,6 @@
+// Package fcm is the Firebase Cloud Messaging sender: it renders a
+// push.Message as an FCM HTTP v1 message and sends batches through the
+// Firebase Admin SDK, mapping FCM's answers onto push outcomes.
 package fcm
 
 import (

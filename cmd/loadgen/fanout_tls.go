@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	firebase "firebase.google.com/go/v4"
+	"firebase.google.com/go/v4/messaging"
+	"github.com/gofiber/fiber/v2"
+	"google.golang.org/api/option"
+
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
+	"github.com/weifang/kaigong-zsb/notify/intake"
+	pushapi "github.com/weifang/kaigong-zsb/notify/push"
+	"github.com/weifang/kaigong-zsb/notify/push/fcm"
+)
+
+// tlsRounds is how many alternating rounds (BFF, floor) each size runs.
+const tlsRounds = 3
+
+// tlsFanoutResults are the fan-out figures on FCM's real transport: the
+// sink serving FCM over TLS with HTTP/2 behind its OAuth token endpoint, the
+// BFF configured with FCM_CREDENTIALS_FILE as in production, and beside it
+// the floor, firebase-admin-go's own SendEach loop over the same transport
+// to the same sink.
+type tlsFanoutResults struct {
+	Sizes []tlsFanoutSize
+	Notes []string
+}
+
+type tlsFanoutSize struct {
+	Devices      int
+	BFF, Floor   []tlsRound
+	PeakRSS      float64 // the BFF's VmHWM after this size, MB
+	RegisterTime time.Duration
+}
+
+// tlsRound is one fan-out: from the 202 (the BFF) or the first SendEach
+// call (the floor) to the first and the last push at the sink.
+type tlsRound struct {
+	First, All time.Duration
+	Got        int
+	CPU        time.Duration // the BFF's user+system CPU over the round
+}
+
+func (r tlsRound) perSecond() float64 {
+	if r.All <= 0 {
+		return 0
+	}
+	return float64(r.Got) / r.All.Seconds()
+}
+
+// medianRound is the round of median pushes/s.
+func medianRound(rs []tlsRound) tlsRound {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b tlsRound) int {
+		switch {
+		case a.perSecond() < b.perSecond():
+			return -1
+		case a.perSecond() > b.perSecond():
+			return 1
+		}
+		return 0
+	})
+	return s[len(s)/2]
+}
+
+// runFanoutTLS starts a BFF of its own (the other one has stopped) on the
+// same data, reaching FCM over the real transport, and measures one event
+// fanned out to each of sizes devices against the floor, alternating.
+func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src *eventSource, join joiner, sizes []int, logf func(string, ...any)) (tlsFanoutResults, error) {
+	var res tlsFanoutResults
+	sink := pushsink.New(pushsink.Options{MaxMessages: 2 * slices.Max(sizes)})
+	base, err := sink.StartTLS("127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	defer sink.Close()
+	caFile, accountFile := filepath.Join(dir, "sink-ca.pem"), filepath.Join(dir, "fcm-account.json")
+	account, err := sink.FCMServiceAccount(base, "kaigong-bench")
+	if err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(caFile, sink.CACertPEM(), 0o644); err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(accountFile, account, 0o600); err != nil {
+		return res, err
+	}
+	// The floor runs in this process: it trusts the sink's CA here only.
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(sink.CACertPEM())
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		dt.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	var tlsEnv []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "FCM_") {
+			tlsEnv = append(tlsEnv, kv)
+		}
+	}
+	tlsEnv = append(tlsEnv, "FCM_ENDPOINT="+pushsink.Endpoint(base), "FCM_CREDENTIALS_FILE="+accountFile,
+		"FCM_PROJECT_ID=kaigong-bench", "SSL_CERT_FILE="+caFile)
+	proc, err := startBFF(ctx, o.BFF, dir, "bff-tls.log", tlsEnv)
+	if err != nil {
+		return res, err
+	}
+	defer proc.Stop()
+	logf("fan-out over TLS: BFF at %s (pid %d), FCM stand-in at %s (TLS, HTTP/2, OAuth)", proc.Base, proc.PID(), base)
+	a := newAPI(proc.Base)
+	if err := a.login(ctx, o.User, o.Password); err != nil {
+		return res, err
+	}
+	floor, err := newFloor(ctx, accountFile, pushsink.Endpoint(base))
+	if err != nil {
+		return res, err
+	}
+	c, err := newLoadClient(proc.Base, 1)
+	if err != nil {
+		return res, err
+	}
+	req, resp := new(fiber.Request), new(fiber.Response)
+	reader := &sinkReader{sink: sink}
+	for _, n := range sizes {
+		size := tlsFanoutSize{Devices: n}
+		size.RegisterTime, _, err = registerDevices(ctx, a, src.runID, n, 4)
+		if err != nil {
+			return res, err
+		}
+		time.Sleep(time.Second)
+		for round := range tlsRounds {
+			// The BFF: one event, n pushes.
+			sink.Reset()
+			cpu0 := procCPU(proc.PID())
+			ev := src.send(c, proc.Base, req, resp)
+			if ev.Result != intake.ResultApplied {
+				return res, fmt.Errorf("fan-out event: %s", ev.Result)
+			}
+			m := waitPushes(ctx, reader, join, []event{ev}, n, time.Now().Add(o.FanoutMax), 10*time.Millisecond)
+			r := spanOf(m[ev.ID], ev.Accepted)
+			r.CPU = procCPU(proc.PID()) - cpu0
+			size.BFF = append(size.BFF, r)
+			logf("  %d devices, round %d, BFF: first %s, all %d after %s (%s)", n, round+1, ms(r.First), r.Got, ms(r.All), perSecond(r.perSecond()))
+			time.Sleep(500 * time.Millisecond)
+			// The floor: the same n pushes by SendEach, 500 a call.
+			sink.Reset()
+			start := time.Now()
+			if err := floor.send(ctx, src.runID, n); err != nil {
+				return res, err
+			}
+			fr := spanOfSink(sink.Messages(), start)
+			size.Floor = append(size.Floor, fr)
+			logf("  %d devices, round %d, floor: first %s, all %d after %s (%s)", n, round+1, ms(fr.First), fr.Got, ms(fr.All), perSecond(fr.perSecond()))
+			time.Sleep(500 * time.Millisecond)
+		}
+		if mem, err := readMemory(proc.PID()); err == nil {
+			size.PeakRSS = mem.hwmMB()
+		}
+		res.Sizes = append(res.Sizes, size)
+	}
+	return res, nil
+}
+
+// spanOf is the round of pushes ps, timed from t0.
+func spanOf(ps []push, t0 time.Time) tlsRound {
+	r := tlsRound{Got: len(ps)}
+	for i, p := range ps {
+		d := p.Received.Sub(t0)
+		if i == 0 || d < r.First {
+			r.First = d
+		}
+		r.All = max(r.All, d)
+	}
+	return r
+}
+
+// spanOfSink is the round of the messages the sink delivered, from t0.
+func spanOfSink(msgs []pushsink.Received, t0 time.Time) tlsRound {
+	var ps []push
+	for _, m := range msgs {
+		if m.Delivered() {
+			ps = append(ps, push{Received: m.ReceivedAt})
+		}
+	}
+	return spanOf(ps, t0)
+}
+
+// procCPU is pid's user+system CPU time so far.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100
+}
+
+// floorSender is firebase-admin-go used directly: the floor a sender on
+// this transport can reach.
+type floorSender struct{ client *messaging.Client }
+
+func newFloor(ctx context.Context, accountFile, endpoint string) (*floorSender, error) {
+	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: "kaigong-bench"},
+		option.WithCredentialsFile(accountFile), option.WithEndpoint(endpoint))
+	if err != nil {
+		return nil, err
+	}
+	client, err := app.Messaging(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &floorSender{client: client}, nil
+}
+
+// send pushes n messages shaped as the BFF's, 500 per SendEach call, one
+// call after another, as a plain loop over the SDK would.
+func (f *floorSender) send(ctx context.Context, runID string, n int) error {
+	batch := make([]*messaging.Message, 0, 500)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		br, err := f.client.SendEach(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if br.FailureCount > 0 {
+			return errors.New("the floor's sends failed: " + br.Responses[0].Error.Error())
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for i := range n {
+		batch = append(batch, fcm.BuildMessage(pushapi.Message{Token: fmt.Sprintf("bench-%s-floor-%05d", runID, i),
+			NotificationID: "n-floor", Category: "progress", ProjectID: "WF-DEMO-CIVIL", ItemCodes: []string{"LX-02"},
+			Route: "zsb://projects/WF-DEMO-CIVIL/progress", UnreadCount: 1, Title: "示例住宅 已受理", Body: "floor"}))
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// renderFanoutTLS writes the section of the fan-out on FCM's real transport.
+func renderFanoutTLS(b *strings.Builder, r *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	if r.FanoutTLS == nil && r.FanoutTLSErr == nil {
+		return
+	}
+	p("## Fan-out on FCM's real transport\n\n")
+	p("The project's stand-in serves FCM as FCM is served: TLS with HTTP/2, an OAuth token endpoint behind the service account's `token_uri`. ")
+	p("A second BFF, started on the same data after the run above, reaches it with `FCM_CREDENTIALS_FILE` and its production transport (the stand-in's CA trusted through `SSL_CERT_FILE`, in its process only). ")
+	p("The floor is firebase-admin-go's own `SendEach` loop (500 messages a call, one call after another) from the harness, over the same transport to the same stand-in. ")
+	p("%d rounds per size, the BFF and the floor alternating; the median round by pushes/s, with the spread of all rounds.\n\n", tlsRounds)
+	if r.FanoutTLSErr != nil {
+		p("Not measured to the end: %s\n\n", truncate(r.FanoutTLSErr.Error(), 200))
+	}
+	if r.FanoutTLS == nil {
+		return
+	}
+	p("| devices | BFF pushes/s (spread) | floor pushes/s (spread) | BFF ÷ floor | first push: BFF / floor | all pushes: BFF / floor | BFF CPU per 1,000 pushes | BFF peak RSS |\n")
+	p("|---:|---:|---:|---:|---|---|---:|---:|\n")
+	spread := func(rs []tlsRound) string {
+		lo, hi := rs[0].perSecond(), rs[0].perSecond()
+		for _, x := range rs {
+			lo, hi = min(lo, x.perSecond()), max(hi, x.perSecond())
+		}
+		return fmt.Sprintf("%.0f–%.0f", lo, hi)
+	}
+	for _, sz := range r.FanoutTLS.Sizes {
+		if len(sz.BFF) == 0 || len(sz.Floor) == 0 {
+			continue
+		}
+		bm, fm := medianRound(sz.BFF), medianRound(sz.Floor)
+		ratio := 0.0
+		if fm.perSecond() > 0 {
+			ratio = bm.perSecond() / fm.perSecond()
+		}
+		cpu := 0.0
+		if bm.Got > 0 {
+			cpu = bm.CPU.Seconds() / float64(bm.Got) * 1000
+		}
+		p("| %d | %.0f (%s) | %.0f (%s) | %.2f× | %s / %s | %s / %s | %.2f CPU-s | %.1f MB |\n", sz.Devices,
+			bm.perSecond(), spread(sz.BFF), fm.perSecond(), spread(sz.Floor), ratio, ms(bm.First), ms(fm.First), ms(bm.All), ms(fm.All), cpu, sz.PeakRSS)
+	}
+	p("\n")
+}
