@@ -61,6 +61,7 @@ func TestSpecRoutes(t *testing.T) {
 		"PUT /v1/me/devices/{installation_id}", "DELETE /v1/me/devices/{installation_id}",
 		"GET /v1/me/push-preferences", "PUT /v1/me/push-preferences",
 		"GET /v1/me/notifications", "POST /v1/me/notifications/{id}/read", "POST /v1/me/notifications/read-all",
+		"GET /v1/catalog", "POST /v1/guide/preview",
 		"GET /v1/projects", "GET /v1/projects/{project_id}", "GET /v1/projects/{project_id}/progress",
 		"GET /v1/projects/{project_id}/guide", "GET /v1/projects/{project_id}/next-steps",
 		"GET /v1/projects/{project_id}/timeline", "POST /v1/projects/{project_id}/help-requests",
@@ -80,9 +81,9 @@ func TestSpecRoutes(t *testing.T) {
 }
 
 // noClientErrors are the operations allowed to list no 4xx response: the
-// operational probes take no input and no credentials, so nothing a client
-// sends can be wrong.
-var noClientErrors = []string{"getHealth", "getReadiness", "getOpenAPISpec", "getDocs"}
+// operational probes and the public catalog take no input and no
+// credentials, so nothing a client sends can be wrong.
+var noClientErrors = []string{"getHealth", "getReadiness", "getOpenAPISpec", "getDocs", "getCatalog"}
 
 func TestSpecOperationsLint(t *testing.T) {
 	doc := loadDoc(t)
@@ -269,7 +270,7 @@ func TestSpecSecurity(t *testing.T) {
 	doc := loadDoc(t)
 	public := map[string]string{ // operationId → the scheme it uses instead of bearerAuth ("" for none)
 		"login": "", "refreshTokens": "", "receiveUpstreamEvent": "upstreamSignature",
-		"getHealth": "", "getReadiness": "", "getMetrics": "", "getOpenAPISpec": "", "getDocs": "",
+		"getHealth": "", "getReadiness": "", "getMetrics": "", "getOpenAPISpec": "", "getDocs": "", "getCatalog": "",
 	}
 	eachOp(doc, func(method, path string, _ *openapi3.PathItem, op *openapi3.Operation) {
 		reqs := doc.Security

@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	v1.Post("/auth/login", s.login)
 	v1.Post("/auth/refresh", s.refresh)
 	v1.Post("/upstream/events", s.upstreamEvent)
+	v1.Get("/catalog", s.catalogSummary)
 
 	// Every other /v1 route needs an access token. authenticate is listed on
 	// each route rather than on a group so that metrics and logs name the
@@ -36,6 +37,8 @@ func (s *Server) routes() {
 	u.Post("/me/notifications/:id/read", s.readNotification)
 	u.Get("/me/push-preferences", s.getPreferences)
 	u.Put("/me/push-preferences", s.putPreferences)
+
+	u.Post("/guide/preview", s.guidePreview)
 
 	u.Get("/projects", s.listProjects)
 	u.Get("/projects/:project_id", s.getProject)

@@ -74,6 +74,7 @@ type Server struct {
 	accessLog bool
 	deps      Deps
 	users     *userCache
+	catalog   catalogAnswer
 }
 
 // New builds the gateway and its routes.

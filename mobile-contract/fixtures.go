@@ -41,7 +41,11 @@ type DemoProject struct {
 	StandardLand         bool     `json:"standard_land"`
 	StartedOn            string   `json:"started_on"`
 	Agents               []string `json:"agents"`
-	Items                struct {
+	// Facts is the project's project.facts, as the upstream sends them
+	// (design/contract.md, "The project's own guide"); models.ParseFacts
+	// reads them.
+	Facts json.RawMessage `json:"facts"`
+	Items struct {
 		Approved    int `json:"approved"`
 		PreApproved int `json:"pre_approved"`
 		Accepted    int `json:"accepted"`

@@ -25,6 +25,7 @@ var catalogJSON []byte
 type Catalog struct {
 	Version        string         `json:"version"`
 	Note           string         `json:"note"`
+	Sources        []Source       `json:"sources"`
 	Stages         []Stage        `json:"stages"`
 	Themes         []Theme        `json:"themes"`
 	Materials      []Material     `json:"materials"`
@@ -104,6 +105,31 @@ type Item struct {
 	MergedFrom           []string `json:"merged_from"`
 	AppliesTo            []string `json:"applies_to"`
 	Waivable             []Waiver `json:"waivable"`
+	// PromisedWorkingDays is the promised time limit (承诺时限) Weifang
+	// commits to, at most the statutory TimeLimitWorkingDays; the main
+	// flow's promise (35 / 25 / 15) is a sum of these along the critical
+	// path.
+	PromisedWorkingDays int `json:"promised_working_days"`
+	// Kind is "approval" (审批事项, counted in the seed's 52) or "service"
+	// (a payment, deposit, filing, technical review or utility application
+	// handled in the same theme but not one of the seed's approval items).
+	Kind string `json:"kind"`
+	// Rule decides from the project's facts whether the item is required,
+	// lighter, by commitment or not required, citing its regulation.
+	Rule             Rule              `json:"rule"`
+	CertificateRules []CertificateRule `json:"certificate_rules"`
+}
+
+// Item kinds.
+const (
+	KindApproval = "approval"
+	KindService  = "service"
+)
+
+// Source is a document the catalog's numbers and rules come from.
+type Source struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
 }
 
 // Waiver says that a material of an item is not needed when a condition of
@@ -112,8 +138,12 @@ type Waiver struct {
 	Material string `json:"material"`
 	// When is a project fact (WaiveRegionalAssessment, WaiveStandardLand)
 	// or a project type such as ProjectSmallLowRisk.
-	When   string `json:"when"`
-	Reason string `json:"reason"`
+	When string `json:"when,omitempty"`
+	// WhenNotRequired names an item: the waiver holds when the project
+	// does not need that item (no tender, no award notice). Exactly one of
+	// When and WhenNotRequired is set.
+	WhenNotRequired string `json:"when_not_required,omitempty"`
+	Reason          string `json:"reason"`
 }
 
 // maxCatalogBytes bounds a catalog file; the shipped one is under 60 KiB.
@@ -227,12 +257,12 @@ func (c *Catalog) Material(code string) (*Material, bool) {
 	return m, ok
 }
 
-// provider returns the item applying to projectType whose output supplies
+// provider returns the item the project needs whose output supplies
 // material, or nil when the enterprise must bring the material itself.
 // Validate guarantees there is at most one per type.
-func (c *Catalog) provider(material, projectType string) *Item {
+func (c *Catalog) provider(material string, pl *plan) *Item {
 	for _, it := range c.providers[material] {
-		if it.Applies(projectType) {
+		if pl.includes(it) {
 			return it
 		}
 	}

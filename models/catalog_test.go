@@ -54,48 +54,155 @@ func TestCatalogStagesAndThemes(t *testing.T) {
 	}
 }
 
-// TestCatalogCounts pins the catalog's size so an edit that drops items is
-// noticed, and logs the counts for the record.
-func TestCatalogCounts(t *testing.T) {
+// TestCatalogReproducesTheSeed pins each of the seed's numbers to the data
+// (10 themes; 52 approval items in the 5 pre-start themes before merging;
+// 35 of them merged into 8) and checks that Summary, which GET /v1/catalog
+// serves, reports the same numbers, counted here independently.
+func TestCatalogReproducesTheSeed(t *testing.T) {
 	c := DefaultCatalog()
-	preStart := func(typ string) (items, merged, originals int) {
-		for _, it := range c.Items {
-			th, _ := c.Theme(it.Theme)
-			if !th.PreStart || !it.Applies(typ) {
-				continue
-			}
-			items++
-			if len(it.MergedFrom) > 0 {
-				merged++
-				originals += len(it.MergedFrom)
-			}
-		}
-		return
-	}
-	civil, merged, originals := preStart(ProjectCivil)
-	industrial, _, _ := preStart(ProjectIndustrial)
-	small, _, _ := preStart(ProjectSmallLowRisk)
-	t.Logf("items: %d in all; pre-start: civil %d, industrial %d, small_low_risk %d; %d merged items fold %d original items",
-		len(c.Items), civil, industrial, small, merged, originals)
-	if civil < 40 || civil > 52 {
-		t.Errorf("civil pre-start items = %d, want 40-52", civil)
-	}
-	if merged != 8 {
-		t.Errorf("merged pre-start items = %d, want 8 as in the seed", merged)
-	}
-	if small*2 > civil {
-		t.Errorf("small_low_risk pre-start items = %d, want far fewer than civil's %d", small, civil)
-	}
+	preStartThemes, beforeMerge, mergedFrom, mergedInto := 0, 0, 0, 0
 	for _, th := range c.Themes {
-		n := 0
-		for _, it := range c.Items {
-			if it.Theme == th.Code {
-				n++
+		if th.PreStart {
+			preStartThemes++
+		}
+	}
+	for _, it := range c.Items {
+		th, _ := c.Theme(it.Theme)
+		if !th.PreStart || it.Kind == KindService {
+			continue
+		}
+		if len(it.MergedFrom) == 0 {
+			beforeMerge++
+			continue
+		}
+		beforeMerge += len(it.MergedFrom)
+		mergedFrom += len(it.MergedFrom)
+		mergedInto++
+	}
+	got := c.Summary()
+	want := CatalogCounts{Themes: 10, PreStartThemes: 5, PreStartItemsBeforeMerge: 52, MergedFrom: 35, MergedInto: 8}
+	counted := CatalogCounts{Themes: len(c.Themes), PreStartThemes: preStartThemes, PreStartItemsBeforeMerge: beforeMerge, MergedFrom: mergedFrom, MergedInto: mergedInto}
+	if counted != want {
+		t.Errorf("the catalog data counts %+v, want the seed's %+v", counted, want)
+	}
+	if got.Counts != counted {
+		t.Errorf("Summary().Counts = %+v, counted %+v", got.Counts, counted)
+	}
+	if len(got.Themes) != 10 || got.Themes[0].Code != "LX" || got.Themes[0].Modelled || !got.Themes[9].Modelled {
+		t.Errorf("Summary().Themes = %+v", got.Themes)
+	}
+	if len(got.Sources) == 0 || !strings.Contains(got.Sources[0].Title, "开工直通车") {
+		t.Errorf("Summary().Sources = %+v, want the seed first", got.Sources)
+	}
+	for _, it := range c.Items {
+		th, _ := c.Theme(it.Theme)
+		if it.Kind == KindService && !th.PreStart {
+			t.Errorf("service item %s outside the pre-start themes: kind only matters for the seed's count there", it.Code)
+		}
+	}
+}
+
+func TestSummaryJSONShape(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(mustJSON(t, DefaultCatalog().Summary()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, doc, "summary", "themes", "counts", "sources")
+	wantKeys(t, asObject(t, doc["counts"], "counts"), "counts", "themes", "pre_start_themes", "pre_start_items_before_merge", "merged_from", "merged_into")
+	wantKeys(t, asObject(t, asArray(t, doc["themes"], "themes")[0], "theme"), "theme", "code", "name", "stage", "modelled")
+	wantKeys(t, asObject(t, asArray(t, doc["sources"], "sources")[0], "source"), "source", "title", "url")
+}
+
+// TestCriticalPathKeepsThePromise computes, for each project type with no
+// facts given (every item of the type required: the longest case), the
+// critical path of promised limits through the main flow; an edit of the
+// catalog's limits or prerequisites that breaks 35 / 25 / 15 fails here.
+func TestCriticalPathKeepsThePromise(t *testing.T) {
+	c := DefaultCatalog()
+	tests := []struct {
+		typ   string
+		limit int
+	}{
+		{ProjectCivil, 35},
+		{ProjectIndustrial, 25},
+		{ProjectSmallLowRisk, 15},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			cp := c.CriticalPath(ProjectFacts{Type: tt.typ})
+			t.Logf("%s: %v, promised %d, statutory %d", tt.typ, cp.Items, cp.PromisedWorkingDays, cp.StatutoryWorkingDays)
+			if cp.Limit != tt.limit {
+				t.Errorf("limit = %d, want %d", cp.Limit, tt.limit)
 			}
+			if !cp.Fits() || cp.PromisedWorkingDays > tt.limit {
+				t.Errorf("critical path %v takes %d promised working days, more than the promised %d", cp.Items, cp.PromisedWorkingDays, tt.limit)
+			}
+			// The path is a chain of prerequisites whose promised limits
+			// add up to its length.
+			sum := 0
+			for i, code := range cp.Items {
+				it, ok := c.Item(code)
+				if !ok {
+					t.Fatalf("unknown item %s on the path", code)
+				}
+				sum += it.PromisedWorkingDays
+				if i > 0 && !slices.Contains(it.Prerequisites, cp.Items[i-1]) {
+					t.Errorf("%s does not depend on %s", code, cp.Items[i-1])
+				}
+			}
+			if sum != cp.PromisedWorkingDays || len(cp.Items) < 3 {
+				t.Errorf("path %v sums to %d, reported %d", cp.Items, sum, cp.PromisedWorkingDays)
+			}
+		})
+	}
+}
+
+// TestCriticalPathFailsOnABrokenPromise shows the check can fail: moving
+// the fire design review back behind the drawing review with its statutory
+// 15 days, as the catalog once had it, breaks the industrial promise.
+func TestCriticalPathFailsOnABrokenPromise(t *testing.T) {
+	var raw Catalog
+	if err := json.Unmarshal(catalogJSON, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for i := range raw.Items {
+		it := &raw.Items[i]
+		switch it.Code {
+		case "ST-02":
+			it.Prerequisites, it.AcceptsPreApproval = []string{"ST-01"}, nil
+			it.PromisedWorkingDays = it.TimeLimitWorkingDays
 		}
-		if th.Modelled && (n < 2 || n > 8) {
-			t.Errorf("modelled theme %s has %d items, want a handful", th.Code, n)
+	}
+	c, err := LoadCatalog(bytes.NewReader(mustJSON(t, &raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := c.CriticalPath(ProjectFacts{Type: ProjectIndustrial})
+	if cp.Fits() {
+		t.Errorf("a serial 15-day fire review still fits: %v = %d days", cp.Items, cp.PromisedWorkingDays)
+	}
+	if !slices.Contains(cp.Items, "ST-02") {
+		t.Errorf("path %v misses the fire review", cp.Items)
+	}
+}
+
+func TestPromisedLimitsBesideStatutory(t *testing.T) {
+	c := DefaultCatalog()
+	shorter := 0
+	for _, it := range c.Items {
+		if it.PromisedWorkingDays < 1 || it.PromisedWorkingDays > it.TimeLimitWorkingDays {
+			t.Errorf("%s promises %d of statutory %d", it.Code, it.PromisedWorkingDays, it.TimeLimitWorkingDays)
 		}
+		if it.PromisedWorkingDays < it.TimeLimitWorkingDays {
+			shorter++
+		}
+	}
+	if shorter == 0 {
+		t.Error("no promised limit is shorter than the statutory one")
+	}
+	fire, _ := c.Item("ST-02")
+	if fire.TimeLimitWorkingDays != 15 || slices.Contains(fire.Prerequisites, "ST-01") {
+		t.Errorf("ST-02 = %d days after %v; want 15 working days in parallel with the joint drawing review (住建部令第51号)", fire.TimeLimitWorkingDays, fire.Prerequisites)
 	}
 }
 
@@ -137,11 +244,16 @@ func miniCatalog() *Catalog {
 		Items: []Item{
 			{Code: "A-01", Name: "方案审查", EN: "Scheme", Theme: "A", LeadDepartment: "局", TimeLimitWorkingDays: 5,
 				Materials: []string{"lic"}, Intermediaries: []string{"design"}, PreApproval: true,
-				Provides: []string{"opinion"}, AppliesTo: all},
+				Provides: []string{"opinion"}, AppliesTo: all,
+				PromisedWorkingDays: 3, Kind: KindApproval, Rule: Rule{Source: "条例"}},
 			{Code: "A-02", Name: "规划许可", EN: "Permit", Theme: "A", LeadDepartment: "局", TimeLimitWorkingDays: 5,
 				Materials: []string{"opinion", "plan"}, Prerequisites: []string{"A-01"}, AcceptsPreApproval: []string{"A-01"},
-				Waivable:  []Waiver{{Material: "plan", When: WaiveStandardLand, Reason: "标准地"}},
-				AppliesTo: all},
+				Waivable:            []Waiver{{Material: "plan", When: WaiveStandardLand, Reason: "标准地"}},
+				AppliesTo:           all,
+				PromisedWorkingDays: 5, Kind: KindApproval,
+				Rule: Rule{Source: "条例", Cases: []RuleCase{
+					{If: Condition{Fact: FactLandSource, In: []string{"owned"}}, Then: RequirementNotRequired, Reason: "自有用地"},
+				}}},
 		},
 	}
 }
@@ -174,6 +286,31 @@ func TestValidateRejects(t *testing.T) {
 		{"waiver condition unknown", func(c *Catalog) { c.Items[1].Waivable[0].When = "sunny" }, "unknown condition"},
 		{"no time limit", func(c *Catalog) { c.Items[0].TimeLimitWorkingDays = 0 }, "time limit"},
 		{"unknown project type", func(c *Catalog) { c.Items[0].AppliesTo = []string{"villa"} }, "unknown project type"},
+		{"promise above the statutory limit", func(c *Catalog) { c.Items[0].PromisedWorkingDays = 6 }, "promised time limit"},
+		{"no promise", func(c *Catalog) { c.Items[0].PromisedWorkingDays = 0 }, "promised time limit"},
+		{"unknown kind", func(c *Catalog) { c.Items[0].Kind = "misc" }, "has kind"},
+		{"rule without source", func(c *Catalog) { c.Items[0].Rule.Source = "" }, "no rule source"},
+		{"unknown outcome", func(c *Catalog) { c.Items[1].Rule.Cases[0].Then = "maybe" }, "is not one of"},
+		{"not required without reason", func(c *Catalog) { c.Items[1].Rule.Cases[0].Reason = "" }, "needs the reason"},
+		{"lighter without variant", func(c *Catalog) { c.Items[1].Rule.Cases[0].Then = RequirementLighter }, "needs its variant"},
+		{"unknown fact", func(c *Catalog) { c.Items[1].Rule.Cases[0].If.Fact = "colour" }, "unknown fact"},
+		{"unknown fact value", func(c *Catalog) { c.Items[1].Rule.Cases[0].If.In = []string{"rented"} }, "has no value"},
+		{"wrong test for a boolean", func(c *Catalog) {
+			c.Items[1].Rule.Cases[0].If = Condition{Fact: FactHazardousChemicals, In: []string{"yes"}}
+		}, "takes only"},
+		{"two forms in one condition", func(c *Catalog) { c.Items[1].Rule.Cases[0].If.Regional = "seismic" }, "exactly one"},
+		{"unknown regional type", func(c *Catalog) {
+			c.Items[1].Rule.Cases[0].If = Condition{Regional: "noise"}
+		}, "regional"},
+		{"unknown derived fact", func(c *Catalog) {
+			c.Items[1].Rule.Cases[0].If = Condition{Derived: "tall"}
+		}, "unknown derived"},
+		{"waiver on an unknown item", func(c *Catalog) {
+			c.Items[1].Waivable[0] = Waiver{Material: "plan", WhenNotRequired: "Z-99", Reason: "无"}
+		}, "unknown item"},
+		{"merged service", func(c *Catalog) {
+			c.Items[0].Kind, c.Items[0].MergedFrom = KindService, []string{"甲", "乙"}
+		}, "not a service"},
 		{"provider is not a prerequisite", func(c *Catalog) {
 			c.Items[1].Prerequisites, c.Items[1].AcceptsPreApproval = nil, nil
 		}, "not among its prerequisites"},

@@ -123,6 +123,19 @@ func (c *Catalog) validateItems(v *validation) {
 		if it.TimeLimitWorkingDays <= 0 {
 			v.addf("item %s has no positive time limit", it.Code)
 		}
+		if it.PromisedWorkingDays <= 0 || it.PromisedWorkingDays > it.TimeLimitWorkingDays {
+			v.addf("item %s has promised time limit %d; it must be 1 to the statutory %d", it.Code, it.PromisedWorkingDays, it.TimeLimitWorkingDays)
+		}
+		switch it.Kind {
+		case KindApproval:
+		case KindService:
+			if len(it.MergedFrom) > 0 {
+				v.addf("item %s merges approval items, so it is an approval, not a service", it.Code)
+			}
+		default:
+			v.addf("item %s has kind %q; want %q or %q", it.Code, it.Kind, KindApproval, KindService)
+		}
+		validateRule(v, it)
 		if len(it.AppliesTo) == 0 {
 			v.addf("item %s applies to no project type", it.Code)
 		}
@@ -188,7 +201,15 @@ func (c *Catalog) validateItemRefs(v *validation, it *Item) {
 		if !seen[w.Material] {
 			v.addf("item %s waives material %q it does not ask for", it.Code, w.Material)
 		}
-		if w.When != WaiveRegionalAssessment && w.When != WaiveStandardLand && !IsProjectType(w.When) {
+		switch {
+		case w.WhenNotRequired != "":
+			if w.When != "" {
+				v.addf("item %s waives %s under both when and when_not_required", it.Code, w.Material)
+			}
+			if _, ok := c.items[w.WhenNotRequired]; !ok {
+				v.addf("item %s waives %s when unknown item %q is not required", it.Code, w.Material, w.WhenNotRequired)
+			}
+		case w.When != WaiveRegionalAssessment && w.When != WaiveStandardLand && !IsProjectType(w.When):
 			v.addf("item %s waives %s under unknown condition %q", it.Code, w.Material, w.When)
 		}
 		if w.Reason == "" {
@@ -237,10 +258,13 @@ func (c *Catalog) validateAcyclic(v *validation) {
 // required material comes from.
 func (c *Catalog) validateProvidedMaterials(v *validation) {
 	for _, typ := range ProjectTypes {
+		// With no facts given every rule answers required, so this plan
+		// holds every item of the type.
+		pl := c.plan(ProjectFacts{Type: typ})
 		for m, providers := range c.providers {
 			n := 0
 			for _, p := range providers {
-				if p.Applies(typ) {
+				if pl.includes(p) {
 					n++
 				}
 			}
@@ -250,15 +274,15 @@ func (c *Catalog) validateProvidedMaterials(v *validation) {
 		}
 		for i := range c.Items {
 			it := &c.Items[i]
-			if !it.Applies(typ) {
+			if !pl.includes(it) {
 				continue
 			}
-			ancestors := c.ancestors(it, typ)
+			ancestors := c.ancestors(it, pl)
 			for _, m := range it.Materials {
-				if len(c.providers[m]) == 0 || it.waiverFor(m, ProjectFacts{Type: typ}) != nil {
+				if len(c.providers[m]) == 0 || it.waiverFor(m, pl) != nil {
 					continue
 				}
-				p := c.provider(m, typ)
+				p := c.provider(m, pl)
 				switch {
 				case p == nil:
 					v.addf("item %s needs %s for %s projects, but no item providing it applies to them; waive it for %s", it.Code, m, typ, typ)
@@ -270,10 +294,10 @@ func (c *Catalog) validateProvidedMaterials(v *validation) {
 	}
 }
 
-// ancestors returns the transitive prerequisites of it that apply to typ.
-func (c *Catalog) ancestors(it *Item, typ string) map[string]bool {
+// ancestors returns the transitive prerequisites of it that the plan holds.
+func (c *Catalog) ancestors(it *Item, pl *plan) map[string]bool {
 	seen := map[string]bool{}
-	stack := c.dependsOn(it, typ)
+	stack := c.dependsOn(it, pl)
 	for len(stack) > 0 {
 		code := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -281,7 +305,7 @@ func (c *Catalog) ancestors(it *Item, typ string) map[string]bool {
 			continue
 		}
 		seen[code] = true
-		stack = append(stack, c.dependsOn(c.items[code], typ)...)
+		stack = append(stack, c.dependsOn(c.items[code], pl)...)
 	}
 	return seen
 }
@@ -292,4 +316,101 @@ func codesOf[T any](xs []T, code func(T) string) []string {
 		out[i] = code(x)
 	}
 	return out
+}
+
+// validateRule checks an item's rule: a source; each case a known outcome
+// with what it needs (a variant for lighter, a reason for not required) and
+// a well-formed condition; certificate rules about the item's own
+// certificates.
+func validateRule(v *validation, it *Item) {
+	if it.Rule.Source == "" {
+		v.addf("item %s has no rule source (the regulation its requirement comes from)", it.Code)
+	}
+	for i, rc := range it.Rule.Cases {
+		where := fmt.Sprintf("item %s rule case %d", it.Code, i)
+		if !slices.Contains(requirementLevels, rc.Then) {
+			v.addf("%s: then %q is not one of %v", where, rc.Then, requirementLevels)
+		}
+		if rc.Then == RequirementLighter && rc.Variant == "" {
+			v.addf("%s: a lighter requirement needs its variant", where)
+		}
+		if rc.Then == RequirementNotRequired && rc.Reason == "" {
+			v.addf("%s: not required needs the reason shown to the enterprise", where)
+		}
+		validateCondition(v, where, rc.If)
+	}
+	for _, cr := range it.CertificateRules {
+		where := fmt.Sprintf("item %s certificate rule", it.Code)
+		if !slices.Contains(it.Certificates, cr.Certificate) {
+			v.addf("%s: %q is not a certificate of the item", where, cr.Certificate)
+		}
+		if cr.Reason == "" {
+			v.addf("%s: %q needs a reason", where, cr.Certificate)
+		}
+		validateCondition(v, where, cr.Unless)
+	}
+}
+
+// validateCondition checks that a condition uses exactly one form and only
+// facts and values of the contract.
+func validateCondition(v *validation, where string, c Condition) {
+	forms := 0
+	for _, set := range []bool{c.Fact != "", c.Derived != "", c.Regional != "", c.All != nil, c.Any != nil, c.Not != nil} {
+		if set {
+			forms++
+		}
+	}
+	if forms != 1 {
+		v.addf("%s: a condition needs exactly one of fact, derived, regional, all, any, not", where)
+		return
+	}
+	switch {
+	case c.All != nil || c.Any != nil:
+		if len(c.All)+len(c.Any) == 0 {
+			v.addf("%s: an empty all/any", where)
+		}
+		for _, x := range slices.Concat(c.All, c.Any) {
+			validateCondition(v, where, x)
+		}
+	case c.Not != nil:
+		validateCondition(v, where, *c.Not)
+	case c.Regional != "":
+		if !slices.Contains(RegionalAssessmentTypes, c.Regional) {
+			v.addf("%s: regional %q is not one of %v", where, c.Regional, RegionalAssessmentTypes)
+		}
+	case c.Derived != "":
+		if _, ok := derivedFacts[c.Derived]; !ok {
+			v.addf("%s: unknown derived fact %q", where, c.Derived)
+		}
+	default:
+		spec, ok := factSpecs[c.Fact]
+		if !ok {
+			v.addf("%s: unknown fact %q", where, c.Fact)
+			return
+		}
+		numeric := c.LT != nil || c.LE != nil || c.GT != nil || c.GE != nil
+		switch spec.kind {
+		case kindEnum:
+			if len(c.In) == 0 || c.Is != nil || numeric || c.Has != "" {
+				v.addf("%s: enum fact %s takes only \"in\"", where, c.Fact)
+			}
+			for _, x := range c.In {
+				if !slices.Contains(spec.values, x) {
+					v.addf("%s: %s has no value %q", where, c.Fact, x)
+				}
+			}
+		case kindBool:
+			if c.Is == nil || c.In != nil || numeric || c.Has != "" {
+				v.addf("%s: boolean fact %s takes only \"is\"", where, c.Fact)
+			}
+		case kindNumber:
+			if !numeric || c.In != nil || c.Is != nil || c.Has != "" {
+				v.addf("%s: number fact %s takes only lt, le, gt, ge", where, c.Fact)
+			}
+		case kindList:
+			if !slices.Contains(spec.values, c.Has) || c.In != nil || c.Is != nil || numeric {
+				v.addf("%s: list fact %s takes only \"has\" with one of %v", where, c.Fact, spec.values)
+			}
+		}
+	}
 }

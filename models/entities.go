@@ -72,6 +72,10 @@ type Project struct {
 	KeyProject         bool   `gorm:"not null;default:false"`
 	RegionalAssessment bool   `gorm:"not null;default:false"`
 	StandardLand       bool   `gorm:"not null;default:false"`
+	// FactsJSON holds the project's facts (project.facts) as JSON text, so
+	// one column type serves PostgreSQL and SQLite; read and write it with
+	// Facts and SetFacts. "{}" (or empty) is no facts given.
+	FactsJSON string `gorm:"column:facts;type:text;not null;default:'{}'"`
 	// StartedOn is the day the main-flow clock started: the first acceptance
 	// of any item. Nil until then.
 	StartedOn    *time.Time
@@ -93,10 +97,18 @@ type ItemState struct {
 	CorrectionSince *time.Time
 	// CorrectionWorkingDays accumulates the working days of closed correction
 	// waits.
-	CorrectionWorkingDays int    `gorm:"not null;default:0"`
-	Reason                string `gorm:"size:1000"`
-	MaterialsRequested    string `gorm:"type:text"` // JSON array of strings
-	UpdatedAt             time.Time
+	CorrectionWorkingDays int `gorm:"not null;default:0"`
+	// SuspendedSince is set while the item is suspended (status
+	// "suspended"), SuspendReason says why; the item's clock and the main
+	// flow's stop meanwhile.
+	SuspendedSince *time.Time
+	SuspendReason  string `gorm:"size:32"`
+	// ClockJSON is the item's clock history (ItemClock: closed pauses and
+	// earlier applications) as JSON text, kept by ApplyItemStatus.
+	ClockJSON          string `gorm:"column:clock;type:text;not null;default:''"`
+	Reason             string `gorm:"size:1000"`
+	MaterialsRequested string `gorm:"type:text"` // JSON array of strings
+	UpdatedAt          time.Time
 }
 
 // ProjectAgent records that a help-agent follows a project.

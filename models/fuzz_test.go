@@ -26,7 +26,7 @@ func FuzzNextSteps(f *testing.F) {
 	cat := DefaultCatalog()
 	f.Fuzz(func(t *testing.T, typ, flags byte, picks []byte) {
 		p := ProjectFacts{Type: ProjectTypes[int(typ)%len(ProjectTypes)], KeyProject: flags&1 != 0,
-			RegionalAssessment: flags&2 != 0, StandardLand: flags&4 != 0}
+			RegionalAssessment: flags&2 != 0, StandardLand: flags&4 != 0, Facts: fuzzFacts(flags >> 3)}
 		statuses := map[string]string{}
 		for i, b := range picks {
 			if i >= len(cat.Items) {
@@ -44,7 +44,7 @@ func FuzzNextSteps(f *testing.F) {
 		}
 		want := map[string]bool{}
 		for _, it := range cat.Items {
-			if ok, _ := fuzzReady(cat, &it, p.Type, statuses); ok {
+			if ok, _ := fuzzReady(cat, &it, p, statuses); ok {
 				want[it.Code] = true
 			}
 		}
@@ -54,13 +54,13 @@ func FuzzNextSteps(f *testing.F) {
 			if !ok {
 				t.Fatalf("next step %s is not in the catalog", s.Code)
 			}
-			if !it.Applies(p.Type) {
-				t.Fatalf("next step %s does not apply to a %s project", s.Code, p.Type)
+			if !it.Applies(p.Type) || !it.Decide(p).Needed() {
+				t.Fatalf("next step %s is not needed by a %s project with facts %+v", s.Code, p.Type, p.Facts)
 			}
 			if st := statuses[s.Code]; st != "" && st != StatusNotStarted && st != StatusWithdrawn {
 				t.Fatalf("next step %s is already %s", s.Code, st)
 			}
-			ready, via := fuzzReady(cat, it, p.Type, statuses)
+			ready, via := fuzzReady(cat, it, p, statuses)
 			if !ready {
 				t.Fatalf("next step %s has a prerequisite not satisfied: %v", s.Code, statuses)
 			}
@@ -91,9 +91,35 @@ func FuzzNextSteps(f *testing.F) {
 	})
 }
 
-// fuzzReady is the oracle: it reads the catalog's published fields only.
-func fuzzReady(cat *Catalog, it *Item, projectType string, statuses map[string]string) (ready, viaPreApproval bool) {
-	if !it.Applies(projectType) {
+// fuzzFacts turns five bits into facts: land transferred or allocated,
+// hazardous chemicals or none, a small or a large site, a basement or a
+// fee, EIA by registration or report form.
+func fuzzFacts(bits byte) Facts {
+	pick := func(bit byte, yes, no string) *string {
+		if bits&bit != 0 {
+			return &yes
+		}
+		return &no
+	}
+	hc := bits&2 != 0
+	area, earth := 0.3, 500.0
+	if bits&4 != 0 {
+		area, earth = 8, 90000
+	}
+	return Facts{
+		LandSource:         pick(1, "transfer", "allocation"),
+		HazardousChemicals: &hc,
+		SiteAreaHa:         &area,
+		EarthworkM3:        &earth,
+		CivilAirDefence:    pick(8, "basement", "fee"),
+		EIACategory:        pick(16, "registration", "report_form"),
+	}
+}
+
+// fuzzReady is the oracle: it reads the catalog's published fields and
+// Item.Decide only.
+func fuzzReady(cat *Catalog, it *Item, p ProjectFacts, statuses map[string]string) (ready, viaPreApproval bool) {
+	if !it.Applies(p.Type) || !it.Decide(p).Needed() {
 		return false, false
 	}
 	switch statuses[it.Code] {
@@ -103,7 +129,7 @@ func fuzzReady(cat *Catalog, it *Item, projectType string, statuses map[string]s
 	}
 	for _, code := range it.Prerequisites {
 		pre, ok := cat.Item(code)
-		if !ok || !pre.Applies(projectType) {
+		if !ok || !pre.Applies(p.Type) || !pre.Decide(p).Needed() {
 			continue
 		}
 		switch {

@@ -1,5 +1,7 @@
 package models
 
+import "fmt"
+
 // Guide is a project's customized guide (定制式告知): "one form" listing, by
 // theme, every item with its materials, intermediaries and dependencies, and
 // "one map", the same as a graph for drawing. Its JSON is the contract's
@@ -9,9 +11,22 @@ type Guide struct {
 	Map  GuideMap  `json:"map"`
 }
 
-// GuideForm is the "one form" (一张表) of a guide.
+// GuideForm is the "one form" (一张表) of a guide. NotRequired lists, in
+// catalog order, the items of the project's type its facts rule out, with
+// the reason shown to the enterprise; UnknownFacts lists the facts not
+// given that would change an item (each item says which of them concern
+// it), sorted.
 type GuideForm struct {
-	Themes []GuideTheme `json:"themes"`
+	Themes       []GuideTheme      `json:"themes"`
+	NotRequired  []NotRequiredItem `json:"not_required"`
+	UnknownFacts []string          `json:"unknown_facts"`
+}
+
+// NotRequiredItem is an item the project does not need, and why.
+type NotRequiredItem struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 // GuideTheme is one theme of the form with the items that apply to the
@@ -24,12 +39,20 @@ type GuideTheme struct {
 	Items          []GuideItem `json:"items"`
 }
 
-// GuideItem is one item of the form.
+// GuideItem is one item of the form. Requirement is required, lighter
+// (Variant names the lighter form) or commitment (告知承诺);
+// TimeLimitWorkingDays is the statutory limit, PromisedWorkingDays the
+// promised one (承诺时限); UnknownFacts are the facts not given that would
+// change the requirement (the item is treated as required until then).
 type GuideItem struct {
 	Code                 string          `json:"code"`
 	Name                 string          `json:"name"`
+	Requirement          string          `json:"requirement"`
+	Variant              *string         `json:"variant"`
+	UnknownFacts         []string        `json:"unknown_facts"`
 	LeadDepartment       string          `json:"lead_department"`
 	TimeLimitWorkingDays int             `json:"time_limit_working_days"`
+	PromisedWorkingDays  int             `json:"promised_working_days"`
 	PreApproval          bool            `json:"pre_approval"`
 	Certificates         []string        `json:"certificates"`
 	MergedFrom           []string        `json:"merged_from"`
@@ -91,14 +114,30 @@ type MapEdge struct {
 }
 
 // Guide builds the project's guide from its facts and its items' statuses
-// (item code → status; a missing item is not started). Only the items that
-// apply to the project's type appear, and themes without any are left out.
+// (item code → status; a missing item is not started). Only the items the
+// project needs appear in the form and the map, and themes without any are
+// left out; the items of its type that its facts rule out are listed in
+// form.not_required with the reason.
 func (c *Catalog) Guide(p ProjectFacts, statuses map[string]string) Guide {
+	pl := c.plan(p)
 	g := Guide{
-		Form: GuideForm{Themes: []GuideTheme{}},
+		Form: GuideForm{Themes: []GuideTheme{}, NotRequired: []NotRequiredItem{}, UnknownFacts: []string{}},
 		Map:  GuideMap{Nodes: []MapNode{}, Edges: []MapEdge{}},
 	}
-	byTheme := c.itemsByTheme(p)
+	unknown := factSet{}
+	for i := range c.Items {
+		it := &c.Items[i]
+		if !it.Applies(p.Type) {
+			continue
+		}
+		r := pl.req[it.Code]
+		if !r.Needed() {
+			g.Form.NotRequired = append(g.Form.NotRequired, NotRequiredItem{Code: it.Code, Name: it.Name, Reason: r.Reason})
+		}
+		unknown.add(r.UnknownFacts...)
+	}
+	g.Form.UnknownFacts = unknown.sorted()
+	byTheme := c.itemsByTheme(pl)
 	for i := range c.Themes {
 		t := &c.Themes[i]
 		items := byTheme[t.Code]
@@ -108,7 +147,7 @@ func (c *Catalog) Guide(p ProjectFacts, statuses map[string]string) Guide {
 		gt := GuideTheme{Code: t.Code, Name: t.Name, Stage: t.Stage, LeadDepartment: t.LeadDepartment, Items: make([]GuideItem, 0, len(items))}
 		g.Map.Nodes = append(g.Map.Nodes, MapNode{ID: t.Code, Kind: NodeTheme, Label: t.Name, Status: themeStatus(items, statuses)})
 		for _, it := range items {
-			gi := c.guideItem(it, p)
+			gi := c.guideItem(it, pl)
 			gt.Items = append(gt.Items, gi)
 			g.Map.Nodes = append(g.Map.Nodes, MapNode{ID: it.Code, Kind: NodeItem, Label: it.Name, Status: statusOf(statuses, it.Code)})
 			g.Map.Edges = append(g.Map.Edges, MapEdge{From: t.Code, To: it.Code, Kind: EdgeContains})
@@ -125,37 +164,55 @@ func (c *Catalog) Guide(p ProjectFacts, statuses map[string]string) Guide {
 	return g
 }
 
-// itemsByTheme groups the project's applicable items by theme code, each
+// Preview answers the guide a project of this type with these facts would
+// get before it exists (情形引导, POST /v1/guide/preview): every item not
+// started. An unknown type is a validation error on field "type".
+func (c *Catalog) Preview(projectType string, facts Facts) (Guide, error) {
+	if !IsProjectType(projectType) {
+		return Guide{}, ValidationError(FieldError{Field: "type", Message: fmt.Sprintf("must be one of %v", ProjectTypes)})
+	}
+	return c.Guide(ProjectFacts{Type: projectType, Facts: facts}, nil), nil
+}
+
+// itemsByTheme groups the items the project needs by theme code, each
 // group in catalog order.
-func (c *Catalog) itemsByTheme(p ProjectFacts) map[string][]*Item {
+func (c *Catalog) itemsByTheme(pl *plan) map[string][]*Item {
 	out := map[string][]*Item{}
-	for _, it := range c.applicableItems(p) {
+	for _, it := range c.applicableItems(pl) {
 		out[it.Theme] = append(out[it.Theme], it)
 	}
 	return out
 }
 
-func (c *Catalog) guideItem(it *Item, p ProjectFacts) GuideItem {
+func (c *Catalog) guideItem(it *Item, pl *plan) GuideItem {
+	r := pl.req[it.Code]
 	gi := GuideItem{
 		Code:                 it.Code,
 		Name:                 it.Name,
+		Requirement:          r.Level,
+		UnknownFacts:         nonNil(r.UnknownFacts),
 		LeadDepartment:       it.LeadDepartment,
 		TimeLimitWorkingDays: it.TimeLimitWorkingDays,
+		PromisedWorkingDays:  it.PromisedWorkingDays,
 		PreApproval:          it.PreApproval,
-		Certificates:         nonNil(it.Certificates),
+		Certificates:         it.certificatesFor(pl.p),
 		MergedFrom:           nonNil(it.MergedFrom),
 		Materials:            make([]GuideMaterial, 0, len(it.Materials)+len(it.OptionalMaterials)),
 		Intermediaries:       make([]Intermediary, 0, len(it.Intermediaries)),
-		DependsOn:            c.dependsOn(it, p.Type),
+		DependsOn:            c.dependsOn(it, pl),
+	}
+	if r.Variant != "" {
+		v := r.Variant
+		gi.Variant = &v
 	}
 	add := func(code string, required bool) {
 		ref := c.materialRef(code)
 		gm := GuideMaterial{Code: code, Name: ref.Name, Required: required}
-		if w := it.waiverFor(code, p); w != nil {
+		if w := it.waiverFor(code, pl); w != nil {
 			reason := w.Reason
 			gm.Waived, gm.WaivedReason = true, &reason
 		}
-		if prov := c.provider(code, p.Type); prov != nil {
+		if prov := c.provider(code, pl); prov != nil {
 			by := prov.Code
 			gm.ProvidedByItem = &by
 		}

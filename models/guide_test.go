@@ -87,10 +87,11 @@ func TestGuideWaivers(t *testing.T) {
 		wantReason string
 	}{
 		{"plain civil needs the seismic report", civil, "LX-06", "seismic_report", false, ""},
-		{"regional assessment waives it", ProjectFacts{Type: ProjectCivil, RegionalAssessment: true}, "LX-06", "seismic_report", true, "直接采用区域地震安全性评价成果，免于单独评价"},
+		{"regional assessment waives the lightning report", ProjectFacts{Type: ProjectCivil, RegionalAssessment: true}, "LX-12", "lightning_risk_report", true, "区域雷电灾害风险评估已覆盖本项目"},
 		{"standard land waives it too", ProjectFacts{Type: ProjectIndustrial, StandardLand: true}, "LX-06", "seismic_report", true, "标准地出让前已完成区域地震安全性评价"},
 		{"standard land waives the energy report", ProjectFacts{Type: ProjectIndustrial, StandardLand: true}, "LX-02", "energy_report", true, "标准地出让时已明确能耗标准，以承诺替代节能报告"},
-		{"regional assessment keeps the energy report", ProjectFacts{Type: ProjectCivil, RegionalAssessment: true}, "LX-02", "energy_report", false, ""},
+		{"a seismic-only regional assessment keeps the energy report", ProjectFacts{Type: ProjectCivil, Facts: Facts{RegionalAssessment: []string{"seismic"}}}, "LX-02", "energy_report", false, ""},
+		{"no tender needed: no award notice", ProjectFacts{Type: ProjectCivil, Facts: Facts{Investment: ptr("private"), Use: ptr("residential")}}, "KG-01", "bid_award_notice", true, "非必须招标项目，可直接发包，以施工合同申报"},
 		{"small low-risk projects need no tender", smallRisk, "KG-01", "bid_award_notice", true, "小型低风险社会投资项目可直接发包，免于招标"},
 		{"civil projects do", civil, "KG-01", "bid_award_notice", false, ""},
 	}
@@ -206,15 +207,18 @@ func TestGuideJSONShape(t *testing.T) {
 	}
 	form := asObject(t, doc["form"], "form")
 	wantKeys(t, doc, "guide", "form", "map")
-	wantKeys(t, form, "form", "themes")
+	wantKeys(t, form, "form", "themes", "not_required", "unknown_facts")
+	asArray(t, form["not_required"], "not_required")
+	asArray(t, form["unknown_facts"], "unknown_facts")
 	for _, th := range asArray(t, form["themes"], "themes") {
 		theme := asObject(t, th, "theme")
 		wantKeys(t, theme, "theme", "code", "name", "stage", "lead_department", "items")
 		for _, it := range asArray(t, theme["items"], "items") {
 			item := asObject(t, it, "item")
-			wantKeys(t, item, "item", "code", "name", "lead_department", "time_limit_working_days", "pre_approval",
+			wantKeys(t, item, "item", "code", "name", "requirement", "variant", "unknown_facts", "lead_department",
+				"time_limit_working_days", "promised_working_days", "pre_approval",
 				"certificates", "merged_from", "materials", "intermediaries", "depends_on")
-			for _, list := range []string{"certificates", "merged_from", "intermediaries", "depends_on"} {
+			for _, list := range []string{"certificates", "merged_from", "intermediaries", "depends_on", "unknown_facts"} {
 				asArray(t, item[list], list)
 			}
 			for _, m := range asArray(t, item["materials"], "materials") {
@@ -241,6 +245,8 @@ func TestGuideJSONShape(t *testing.T) {
 	asArray(t, asObject(t, empty["form"], "form")["themes"], "themes of an empty guide")
 	asArray(t, asObject(t, empty["map"], "map")["edges"], "edges of an empty guide")
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func asObject(tb testing.TB, v any, what string) map[string]any {
 	tb.Helper()

@@ -26,13 +26,17 @@ type NextStep struct {
 // provider is approved, or pre-approved and the item accepts that
 // pre-approval.
 func (c *Catalog) NextSteps(p ProjectFacts, statuses map[string]string) []NextStep {
+	return c.nextSteps(c.plan(p), statuses)
+}
+
+func (c *Catalog) nextSteps(pl *plan, statuses map[string]string) []NextStep {
 	out := []NextStep{}
 	for i := range c.Items {
 		it := &c.Items[i]
-		if !it.Applies(p.Type) || !notStarted(statusOf(statuses, it.Code)) {
+		if !pl.includes(it) || !notStarted(statusOf(statuses, it.Code)) {
 			continue
 		}
-		ready, via := c.ready(it, p.Type, statuses)
+		ready, via := c.ready(it, pl, statuses)
 		if !ready {
 			continue
 		}
@@ -42,7 +46,7 @@ func (c *Catalog) NextSteps(p ProjectFacts, statuses map[string]string) []NextSt
 			ThemeCode:            it.Theme,
 			ViaPreApproval:       via,
 			LeadDepartment:       it.LeadDepartment,
-			MaterialsToPrepare:   c.materialsToPrepare(it, p, statuses),
+			MaterialsToPrepare:   c.materialsToPrepare(it, pl, statuses),
 			DueWithinWorkingDays: it.TimeLimitWorkingDays,
 		})
 	}
@@ -51,10 +55,10 @@ func (c *Catalog) NextSteps(p ProjectFacts, statuses map[string]string) []NextSt
 
 // ready reports whether every applicable prerequisite of it is satisfied,
 // and whether any only through an accepted pre-approval.
-func (c *Catalog) ready(it *Item, projectType string, statuses map[string]string) (ok, viaPreApproval bool) {
+func (c *Catalog) ready(it *Item, pl *plan, statuses map[string]string) (ok, viaPreApproval bool) {
 	for _, code := range it.Prerequisites {
 		pre, known := c.items[code]
-		if !known || !pre.Applies(projectType) {
+		if !known || !pl.includes(pre) {
 			continue
 		}
 		sat, via := satisfies(it, code, statusOf(statuses, code))
@@ -66,13 +70,13 @@ func (c *Catalog) ready(it *Item, projectType string, statuses map[string]string
 	return true, viaPreApproval
 }
 
-func (c *Catalog) materialsToPrepare(it *Item, p ProjectFacts, statuses map[string]string) []MaterialRef {
+func (c *Catalog) materialsToPrepare(it *Item, pl *plan, statuses map[string]string) []MaterialRef {
 	out := make([]MaterialRef, 0, len(it.Materials))
 	for _, m := range it.Materials {
-		if it.waiverFor(m, p) != nil {
+		if it.waiverFor(m, pl) != nil {
 			continue
 		}
-		if prov := c.provider(m, p.Type); prov != nil {
+		if prov := c.provider(m, pl); prov != nil {
 			if produced, _ := satisfies(it, prov.Code, statusOf(statuses, prov.Code)); produced {
 				continue
 			}

@@ -12,7 +12,7 @@ import (
 func approvedThemes(tb testing.TB, p ProjectFacts, themes ...string) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
-	for _, it := range DefaultCatalog().applicableItems(p) {
+	for _, it := range DefaultCatalog().applicableItems(DefaultCatalog().plan(p)) {
 		if slices.Contains(themes, it.Theme) {
 			out[it.Code] = StatusApproved
 		}
@@ -129,7 +129,7 @@ func TestNextStepsMaterials(t *testing.T) {
 	}{
 		{"filing certificate comes from LX-01", civil, "LX-02", []string{"energy_report"}},
 		{"standard land waives the energy report", ProjectFacts{Type: ProjectCivil, StandardLand: true}, "LX-02", []string{}},
-		{"regional assessment waives the seismic report", ProjectFacts{Type: ProjectCivil, RegionalAssessment: true}, "LX-06", []string{}},
+		{"regional assessment waives the lightning report", ProjectFacts{Type: ProjectCivil, RegionalAssessment: true}, "LX-12", []string{}},
 		{"without it the report is needed", civil, "LX-06", []string{"seismic_report"}},
 		{"optional materials are not asked for", civil, "LX-01", []string{"business_license", "project_filing_form"}},
 	}

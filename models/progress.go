@@ -27,39 +27,60 @@ func MainFlowLimit(projectType string) int {
 }
 
 // ProgressInput is what BuildProgress needs to know about one project: its
-// facts, when its main-flow clock started, and the state of each item the
-// upstream system has mentioned.
+// facts and the state of each item the upstream system has mentioned.
 type ProgressInput struct {
 	ProjectID string
 	Version   int64
 	Facts     ProjectFacts
-	// StartedOn is the first acceptance of any item. When nil, the
-	// earliest AcceptedOn of a main-flow item is used; with neither, the
-	// clock has not started.
+	// StartedOn is kept for callers that still set it (Project.StartedOn,
+	// the first acceptance of any item); the honest clock does not use it:
+	// it counts only the days the required main-flow items were with a
+	// department.
 	StartedOn *workdays.Date
 	Items     []ItemProgressInput
 }
 
-// ItemProgressInput is the state of one item, as stored in ItemState.
+// ItemProgressInput is the state of one item, as stored in ItemState (see
+// ItemState.ProgressInput).
 type ItemProgressInput struct {
 	Code       string
 	Status     string
 	AcceptedOn *workdays.Date
 	// DecidedOn is the day the item was approved, pre-approved or
-	// rejected; it stops the main-flow clock when the last main-flow item
-	// is approved. Optional: without it the clock stops today.
+	// rejected; it ends the item's time with the department. A decided item
+	// without it is counted as decided on its acceptance day.
 	DecidedOn *workdays.Date
 	// CorrectionSince is set while the item waits on the enterprise's
-	// correction (补正), CorrectionWorkingDays holds the closed waits.
+	// correction (补正), CorrectionWorkingDays holds the closed waits. Waits
+	// recorded in Pauses are placed on their days; closed waits known only
+	// by this count are taken from the item's first days with the
+	// department.
 	CorrectionSince       *workdays.Date
 	CorrectionWorkingDays int
+	// SuspendedSince is set while the item is suspended (专家评审, 听证,
+	// 检测, 公示, 现场勘查: 行政许可法第四十五条), SuspendReason says why.
+	SuspendedSince *workdays.Date
+	SuspendReason  string
+	// Pauses are the closed correction waits and suspensions, Spans the
+	// closed earlier applications (withdrawn, or rejected and applied for
+	// again), as ApplyItemStatus records them.
+	Pauses []ClockPause
+	Spans  []ClockSpan
 }
+
+// Calendar sources of OverallProgress.Calendar.
+const (
+	CalendarOfficial      = workdays.SourceOfficial
+	CalendarStatutoryOnly = workdays.SourceStatutoryOnly
+)
 
 // Progress is a project's progress with working-day deadlines. Its JSON is
 // the contract's GET /v1/projects/{id}/progress body, plus stage_name for
 // display and calendar_covered, which is false when a date used fell in a
-// year without an official holiday schedule (see workdays.Calendar): the
-// deadlines then assume Monday–Friday and should be shown as provisional.
+// year without a published holiday schedule (see workdays.Calendar): its
+// statutory holidays are counted, its make-up days are not known, and the
+// deadlines should be shown as provisional (overall.calendar says
+// "statutory_only").
 type Progress struct {
 	ProjectID       string          `json:"project_id"`
 	Version         int64           `json:"version"`
@@ -71,9 +92,16 @@ type Progress struct {
 	CalendarCovered bool            `json:"calendar_covered"`
 }
 
-// OverallProgress is the main-flow clock: the working days the pre-start
-// themes (立项 to 开工) may take, used and left. WorkingDaysLeft goes
-// negative once the limit is passed.
+// OverallProgress is the main-flow clock (主流程审批时间): the working days
+// on which at least one required main-flow item (the pre-start themes, 立项
+// to 开工) was with a department, accepted and not yet decided, less
+// correction waits and suspensions. StartedOn is the first acceptance of a
+// required main-flow item. Finished is true once every required main-flow
+// item is decided; a finished project is never overdue. DueOn is the day
+// the limit was reached when it has been, otherwise the day it will be if
+// the clock runs every working day from today; null before the clock starts
+// and once finished within the limit. WorkingDaysLeft goes negative once
+// the limit is passed.
 type OverallProgress struct {
 	StartedOn        *workdays.Date `json:"started_on"`
 	DueOn            *workdays.Date `json:"due_on"`
@@ -81,6 +109,16 @@ type OverallProgress struct {
 	WorkingDaysUsed  int            `json:"working_days_used"`
 	WorkingDaysLeft  int            `json:"working_days_left"`
 	Overdue          bool           `json:"overdue"`
+	Finished         bool           `json:"finished"`
+	Calendar         string         `json:"calendar"`
+}
+
+// DeadlineWarnable reports whether the main-flow deadline may be warned
+// about: the clock has started and the main flow is not finished. A warning
+// also needs Overdue or few WorkingDaysLeft; this only rules out the
+// dishonest ones.
+func (o OverallProgress) DeadlineWarnable() bool {
+	return o.StartedOn != nil && !o.Finished
 }
 
 // ThemeProgress is one theme's status and its items' deadlines.
@@ -92,8 +130,9 @@ type ThemeProgress struct {
 }
 
 // ItemProgress is one item's deadline. DueOn is set once the item is
-// accepted; WorkingDaysLeft (negative when late) and Overdue only while the
-// administration still owes an answer.
+// accepted; WorkingDaysLeft (negative when late) only while the item is
+// with the department or paused (correction, suspension); Overdue only
+// while the administration owes an answer and is not suspended.
 type ItemProgress struct {
 	Code            string         `json:"code"`
 	Name            string         `json:"name"`
@@ -102,6 +141,17 @@ type ItemProgress struct {
 	DueOn           *workdays.Date `json:"due_on"`
 	WorkingDaysLeft *int           `json:"working_days_left"`
 	Overdue         bool           `json:"overdue"`
+	// SuspendReason is set while the item is suspended.
+	SuspendReason string `json:"suspend_reason,omitempty"`
+}
+
+// DeadlineWarnable reports whether the item's deadline may be warned about:
+// it has one and the department owes an answer now (submitted or
+// accepted). Not while the enterprise owes a correction, not while
+// suspended, never once decided; items the project does not need are not
+// in the progress at all.
+func (ip ItemProgress) DeadlineWarnable() bool {
+	return ip.WorkingDaysLeft != nil && (ip.Status == StatusSubmitted || ip.Status == StatusAccepted)
 }
 
 // CorrectionWait returns the working days a correction wait (补正) took, to
@@ -113,21 +163,19 @@ func CorrectionWait(cal *workdays.Calendar, since, answeredOn workdays.Date) (da
 }
 
 // BuildProgress computes a project's progress as of today, a civil date in
-// Asia/Shanghai passed in so the rule is a pure function of its inputs.
+// Asia/Shanghai passed in so the rule is a pure function of its inputs. Only
+// the items the project needs (its type and facts) take part: they alone
+// make the percentage, the stage, the themes and the clock.
 //
 // Item deadlines: AcceptedOn plus the item's statutory limit in working
-// days, pushed out by the item's correction waits (closed ones, and an open
-// one counted up to today). An item is overdue when today is after its due
-// date and the administration has not answered (submitted, accepted or
-// waiting on a correction).
+// days, pushed out by the item's correction waits and suspensions (closed
+// ones, and an open one counted up to today). An item is overdue when today
+// is after its due date and the administration owes an answer (submitted,
+// accepted, or waiting on a correction that came after the limit); a
+// suspended or decided item is never overdue.
 //
-// The main-flow clock runs from StartedOn over the applicable items of the
-// pre-start themes, and stops when all of them are approved. It excludes
-// correction waits of those items: closed waits are known only as counts,
-// so they add up; open waits all run to today, so together they count once,
-// from the earliest one's start. Overlapping closed waits of parallel items
-// are therefore counted twice, in the enterprise's favour; the exclusion
-// never exceeds the days elapsed.
+// The main-flow clock counts the working days on which at least one
+// required main-flow item was with a department (see OverallProgress).
 func BuildProgress(cat *Catalog, cal *workdays.Calendar, in ProgressInput, today workdays.Date) Progress {
 	b := &progressBuilder{cal: cal, today: today, covered: true, inputs: map[string]ItemProgressInput{}, statuses: map[string]string{}}
 	for _, ip := range in.Items {
@@ -136,16 +184,18 @@ func BuildProgress(cat *Catalog, cal *workdays.Calendar, in ProgressInput, today
 			b.statuses[ip.Code] = ip.Status
 		}
 	}
-	stage := cat.CurrentStage(in.Facts, b.statuses)
+	pl := cat.plan(in.Facts)
+	needed := cat.applicableItems(pl)
+	stage := cat.currentStage(needed, b.statuses)
 	out := Progress{
 		ProjectID: in.ProjectID,
 		Version:   in.Version,
 		Stage:     stage.Code,
 		StageName: stage.Name,
-		Percent:   cat.Percent(in.Facts, b.statuses),
+		Percent:   percent(needed, b.statuses),
 		Themes:    []ThemeProgress{},
 	}
-	byTheme := cat.itemsByTheme(in.Facts)
+	byTheme := cat.itemsByTheme(pl)
 	var mainFlow []*Item
 	for i := range cat.Themes {
 		t := &cat.Themes[i]
@@ -162,8 +212,12 @@ func BuildProgress(cat *Catalog, cal *workdays.Calendar, in ProgressInput, today
 		}
 		out.Themes = append(out.Themes, tp)
 	}
-	out.Overall = b.overall(MainFlowLimit(in.Facts.Type), in.StartedOn, mainFlow)
+	out.Overall = b.overall(MainFlowLimit(in.Facts.Type), mainFlow)
 	out.CalendarCovered = b.covered
+	out.Overall.Calendar = CalendarOfficial
+	if !b.covered {
+		out.Overall.Calendar = CalendarStatutoryOnly
+	}
 	return out
 }
 
@@ -175,6 +229,12 @@ type progressBuilder struct {
 	covered  bool
 	inputs   map[string]ItemProgressInput
 	statuses map[string]string
+}
+
+func (b *progressBuilder) isWorkday(d workdays.Date) bool {
+	w, ok := b.cal.IsWorkday(d)
+	b.covered = b.covered && ok
+	return w
 }
 
 func (b *progressBuilder) add(start workdays.Date, n int) workdays.Date {
@@ -199,92 +259,191 @@ func (b *progressBuilder) left(due workdays.Date) int {
 	return b.between(b.today, due)
 }
 
-// openWait returns the working days of an open correction wait so far.
-func (b *progressBuilder) openWait(since *workdays.Date) int {
-	if since == nil {
-		return 0
-	}
-	return b.between(*since, b.today)
+// itemClock answers, for one item, on which days it was with a department.
+type itemClock struct {
+	b      *progressBuilder
+	in     ItemProgressInput
+	status string
+	// unplaced is the number of closed correction days known only as a
+	// count, taken from the item's first days with the department.
+	unplaced int
 }
 
-// awaitingAnswer reports whether the administration owes an answer on an
-// item with this status, so its clock runs.
-func awaitingAnswer(status string) bool {
-	return status == StatusSubmitted || status == StatusAccepted || status == StatusCorrectionRequired
+func (b *progressBuilder) clockOf(code string) *itemClock {
+	in := b.inputs[code]
+	k := &itemClock{b: b, in: in, status: statusOf(b.statuses, code)}
+	placed := 0
+	for _, p := range in.Pauses {
+		if p.Kind == PauseCorrection {
+			placed += b.between(p.From, p.To)
+		}
+	}
+	k.unplaced = max(in.CorrectionWorkingDays-placed, 0)
+	return k
+}
+
+// paused reports whether day d (up to today) falls in a correction wait or
+// a suspension of the item.
+func (k *itemClock) paused(d workdays.Date) bool {
+	for _, p := range k.in.Pauses {
+		if p.From.Before(d) && !d.After(p.To) {
+			return true
+		}
+	}
+	if s := k.in.CorrectionSince; s != nil && s.Before(d) && !d.After(k.b.today) {
+		return true
+	}
+	if s := k.in.SuspendedSince; s != nil && s.Before(d) && !d.After(k.b.today) {
+		return true
+	}
+	return false
+}
+
+// currentEnd returns the last day of the current application's time with
+// the department, or nil when it has none.
+func (k *itemClock) currentEnd() *workdays.Date {
+	if k.in.AcceptedOn == nil {
+		return nil
+	}
+	switch {
+	case decided(k.status):
+		if k.in.DecidedOn != nil && k.in.DecidedOn.After(*k.in.AcceptedOn) {
+			return k.in.DecidedOn
+		}
+		return k.in.AcceptedOn
+	case k.status == StatusWithdrawn || k.status == StatusNotStarted:
+		return k.in.AcceptedOn
+	default:
+		t := k.b.today
+		return &t
+	}
+}
+
+// withDepartment reports whether the item (any of its applications) was
+// with a department on d, before the unplaced correction days are taken.
+func (k *itemClock) withDepartment(d workdays.Date) bool {
+	in := false
+	if end := k.currentEnd(); end != nil && k.in.AcceptedOn.Before(d) && !d.After(*end) {
+		in = true
+	}
+	for _, s := range k.in.Spans {
+		if s.From.Before(d) && !d.After(s.To) {
+			in = true
+		}
+	}
+	return in && !k.paused(d)
+}
+
+// first returns the first day the item was with a department, or nil.
+func (k *itemClock) first() *workdays.Date {
+	var f *workdays.Date
+	if k.in.AcceptedOn != nil {
+		f = k.in.AcceptedOn
+	}
+	for i := range k.in.Spans {
+		if s := &k.in.Spans[i]; f == nil || s.From.Before(*f) {
+			f = &s.From
+		}
+	}
+	return f
 }
 
 func (b *progressBuilder) item(it *Item) ItemProgress {
-	in := b.inputs[it.Code]
-	ip := ItemProgress{Code: it.Code, Name: it.Name, Status: statusOf(b.statuses, it.Code)}
-	if in.AcceptedOn == nil {
+	k := b.clockOf(it.Code)
+	ip := ItemProgress{Code: it.Code, Name: it.Name, Status: k.status}
+	if k.status == StatusSuspended {
+		ip.SuspendReason = k.in.SuspendReason
+	}
+	if k.in.AcceptedOn == nil {
 		return ip
 	}
-	accepted := *in.AcceptedOn
-	due := b.add(accepted, it.TimeLimitWorkingDays+in.CorrectionWorkingDays+b.openWait(in.CorrectionSince))
+	accepted := *k.in.AcceptedOn
+	// The due date: the limit's working days after acceptance that are
+	// not paused (an open pause counts up to today), plus the unplaced
+	// correction days.
+	need := it.TimeLimitWorkingDays + k.unplaced
+	due := accepted
+	if need > 0 {
+		for d, n := accepted.AddDays(1), 0; ; d = d.AddDays(1) {
+			if b.isWorkday(d) && (d.After(b.today) || !k.paused(d)) {
+				if n++; n == need {
+					due = d
+					break
+				}
+			}
+		}
+	}
 	ip.AcceptedOn, ip.DueOn = &accepted, &due
-	if awaitingAnswer(ip.Status) {
+	switch k.status {
+	case StatusSubmitted, StatusAccepted, StatusCorrectionRequired:
 		left := b.left(due)
 		ip.WorkingDaysLeft = &left
 		ip.Overdue = b.today.After(due)
+	case StatusSuspended:
+		left := b.left(due)
+		ip.WorkingDaysLeft = &left
 	}
 	return ip
 }
 
-func (b *progressBuilder) overall(limit int, startedOn *workdays.Date, mainFlow []*Item) OverallProgress {
+func (b *progressBuilder) overall(limit int, mainFlow []*Item) OverallProgress {
 	o := OverallProgress{WorkingDaysLimit: limit, WorkingDaysLeft: limit}
-	start := startedOn
-	if start == nil {
-		start = b.earliestAcceptance(mainFlow)
-	}
-	finished := len(mainFlow) > 0
-	var lastDecision, openSince *workdays.Date
-	closed := 0
+	o.Finished = len(mainFlow) > 0
+	clocks := make([]*itemClock, 0, len(mainFlow))
+	var start *workdays.Date
 	for _, it := range mainFlow {
-		in := b.inputs[it.Code]
-		if statusOf(b.statuses, it.Code) != StatusApproved {
-			finished = false
+		k := b.clockOf(it.Code)
+		clocks = append(clocks, k)
+		if !decided(k.status) {
+			o.Finished = false
 		}
-		if in.DecidedOn != nil && (lastDecision == nil || in.DecidedOn.After(*lastDecision)) {
-			lastDecision = in.DecidedOn
-		}
-		closed += in.CorrectionWorkingDays
-		if in.CorrectionSince != nil && (openSince == nil || in.CorrectionSince.Before(*openSince)) {
-			openSince = in.CorrectionSince
+		if f := k.first(); f != nil && (start == nil || f.Before(*start)) {
+			start = f
 		}
 	}
 	if start == nil {
 		return o
 	}
 	started := *start
-	end := b.today
-	if finished && lastDecision != nil && lastDecision.Before(end) {
-		end = *lastDecision
+	o.StartedOn = &started
+	// Count day by day: a working day counts when at least one required
+	// main-flow item was with a department on it. An item's unplaced
+	// correction days are its own first days with the department.
+	skip := make([]int, len(clocks))
+	for i, k := range clocks {
+		skip[i] = k.unplaced
 	}
-	elapsed := b.between(started, end)
-	paused := closed
-	if openSince != nil && !finished {
-		from := *openSince
-		if from.Before(started) {
-			from = started
+	var limitDay *workdays.Date
+	for d := started.AddDays(1); !d.After(b.today); d = d.AddDays(1) {
+		if !b.isWorkday(d) {
+			continue
 		}
-		paused += b.between(from, end)
+		counts := false
+		for i, k := range clocks {
+			if !k.withDepartment(d) {
+				continue
+			}
+			if skip[i] > 0 {
+				skip[i]--
+				continue
+			}
+			counts = true
+		}
+		if counts {
+			if o.WorkingDaysUsed++; o.WorkingDaysUsed == limit {
+				day := d
+				limitDay = &day
+			}
+		}
 	}
-	paused = min(paused, elapsed)
-	due := b.add(started, limit+paused)
-	o.StartedOn, o.DueOn = &started, &due
-	o.WorkingDaysUsed = elapsed - paused
 	o.WorkingDaysLeft = limit - o.WorkingDaysUsed
-	o.Overdue = !finished && b.today.After(due)
-	return o
-}
-
-// earliestAcceptance returns the first AcceptedOn among items, or nil.
-func (b *progressBuilder) earliestAcceptance(items []*Item) *workdays.Date {
-	var first *workdays.Date
-	for _, it := range items {
-		if acc := b.inputs[it.Code].AcceptedOn; acc != nil && (first == nil || acc.Before(*first)) {
-			first = acc
-		}
+	o.Overdue = !o.Finished && o.WorkingDaysUsed > limit
+	switch {
+	case limitDay != nil:
+		o.DueOn = limitDay
+	case !o.Finished:
+		due := b.add(b.today, limit-o.WorkingDaysUsed)
+		o.DueOn = &due
 	}
-	return first
+	return o
 }

@@ -32,7 +32,12 @@ func demoProgressInput(tb testing.TB, cat *models.Catalog) (models.ProgressInput
 	if err != nil {
 		tb.Fatal(err)
 	}
-	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand}
+	given, err := models.ParseFacts(p.Facts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment,
+		StandardLand: p.StandardLand, Facts: given}
 	in := models.ProgressInput{ProjectID: p.ID, Version: 1, Facts: facts, StartedOn: &started}
 	for _, w := range cat.Walk(facts, started, p.Items.Approved, p.Items.PreApproved, p.Items.Accepted) {
 		ip := models.ItemProgressInput{Code: w.Code, Status: w.Status, AcceptedOn: &w.AcceptedOn, DecidedOn: w.DecidedOn}

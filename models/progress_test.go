@@ -40,7 +40,7 @@ func dateString(d *workdays.Date) string {
 
 func TestProgressBeforeTheClockStarts(t *testing.T) {
 	p := BuildProgress(DefaultCatalog(), calendar(t), ProgressInput{ProjectID: "WF-1", Version: 3, Facts: civil}, date(t, "2026-09-01"))
-	want := OverallProgress{WorkingDaysLimit: 35, WorkingDaysLeft: 35}
+	want := OverallProgress{WorkingDaysLimit: 35, WorkingDaysLeft: 35, Calendar: CalendarOfficial}
 	if p.Overall != want {
 		t.Errorf("overall = %+v, want %+v", p.Overall, want)
 	}
@@ -54,90 +54,142 @@ func TestProgressBeforeTheClockStarts(t *testing.T) {
 
 // TestMainFlowClock runs the main-flow clock over September 2026, which
 // holds the make-up Sunday of 20 September and the Mid-Autumn Friday of 25
-// September: 2026-09-01 to 2026-09-30 is 21 working days.
+// September: (2026-09-01, 2026-09-30] is 21 working days. The clock counts
+// only the days a required main-flow item was with a department.
 func TestMainFlowClock(t *testing.T) {
 	cal := calendar(t)
+	sep1 := datep(t, "2026-09-01")
+	noMinerals := ProjectFacts{Type: ProjectCivil, Facts: Facts{Zones: []string{}}}
 	tests := []struct {
 		name     string
 		facts    ProjectFacts
-		started  string
 		today    string
 		items    []ItemProgressInput
+		started  string
 		wantUsed int
 		wantLeft int
 		wantDue  string
 		overdue  bool
+		finished bool
 	}{
-		{name: "no corrections", facts: civil, started: "2026-09-01", today: "2026-09-30",
-			wantUsed: 21, wantLeft: 14, wantDue: "2026-10-26"},
-		{name: "a closed and an open correction are excluded", facts: civil, started: "2026-09-01", today: "2026-09-30",
+		{name: "one item with a department all month", facts: civil, today: "2026-09-30",
+			items:   []ItemProgressInput{{Code: "LX-03", Status: StatusAccepted, AcceptedOn: sep1}},
+			started: "2026-09-01", wantUsed: 21, wantLeft: 14, wantDue: "2026-10-26"},
+		{name: "the enterprise's own months do not count", facts: civil, today: "2026-09-30",
 			items: []ItemProgressInput{
-				{Code: "LX-03", Status: StatusAccepted, CorrectionWorkingDays: 3},
-				{Code: "YD-01", Status: StatusCorrectionRequired, CorrectionSince: datep(t, "2026-09-24")},
+				{Code: "LX-01", Status: StatusApproved, AcceptedOn: sep1, DecidedOn: datep(t, "2026-09-02")},
 			},
-			wantUsed: 15, wantLeft: 20, wantDue: "2026-11-03"},
-		{name: "overlapping open corrections count once", facts: civil, started: "2026-09-01", today: "2026-09-30",
+			started: "2026-09-01", wantUsed: 1, wantLeft: 34, wantDue: "2026-11-23"},
+		{name: "parallel items count once", facts: civil, today: "2026-09-30",
 			items: []ItemProgressInput{
-				{Code: "YD-01", Status: StatusCorrectionRequired, CorrectionSince: datep(t, "2026-09-24")},
-				{Code: "LX-05", Status: StatusCorrectionRequired, CorrectionSince: datep(t, "2026-09-28")},
+				{Code: "LX-03", Status: StatusAccepted, AcceptedOn: sep1},
+				{Code: "LX-05", Status: StatusAccepted, AcceptedOn: datep(t, "2026-09-10")},
 			},
-			wantUsed: 18, wantLeft: 17, wantDue: "2026-10-29"},
-		{name: "corrections outside the main flow do not pause it", facts: civil, started: "2026-09-01", today: "2026-09-30",
+			started: "2026-09-01", wantUsed: 21, wantLeft: 14, wantDue: "2026-10-26"},
+		{name: "a closed correction wait is excluded on its days", facts: civil, today: "2026-09-30",
+			items: []ItemProgressInput{{Code: "LX-03", Status: StatusAccepted, AcceptedOn: sep1, CorrectionWorkingDays: 3,
+				Pauses: []ClockPause{{Kind: PauseCorrection, From: date(t, "2026-09-07"), To: date(t, "2026-09-10")}}}},
+			started: "2026-09-01", wantUsed: 18, wantLeft: 17, wantDue: "2026-10-29"},
+		{name: "a wait known only by its count is excluded too", facts: civil, today: "2026-09-30",
+			items:   []ItemProgressInput{{Code: "LX-03", Status: StatusAccepted, AcceptedOn: sep1, CorrectionWorkingDays: 3}},
+			started: "2026-09-01", wantUsed: 18, wantLeft: 17, wantDue: "2026-10-29"},
+		{name: "a correction wait covered by another item's work does not pause the flow", facts: civil, today: "2026-09-30",
 			items: []ItemProgressInput{
-				{Code: "JR-01", Status: StatusCorrectionRequired, CorrectionSince: datep(t, "2026-09-02"), CorrectionWorkingDays: 4},
+				{Code: "LX-03", Status: StatusAccepted, AcceptedOn: sep1,
+					Pauses: []ClockPause{{Kind: PauseCorrection, From: date(t, "2026-09-07"), To: date(t, "2026-09-10")}}},
+				{Code: "YD-01", Status: StatusAccepted, AcceptedOn: sep1},
 			},
-			wantUsed: 21, wantLeft: 14, wantDue: "2026-10-26"},
-		{name: "industrial is late after 25 days", facts: industrial, started: "2026-09-01", today: "2026-10-13",
-			wantUsed: 26, wantLeft: -1, wantDue: "2026-10-12", overdue: true},
+			started: "2026-09-01", wantUsed: 21, wantLeft: 14, wantDue: "2026-10-26"},
+		// 25 September is Mid-Autumn: 28, 29 and 30 are paused.
+		{name: "an open correction stops the clock", facts: civil, today: "2026-09-30",
+			items:   []ItemProgressInput{{Code: "LX-03", Status: StatusCorrectionRequired, AcceptedOn: sep1, CorrectionSince: datep(t, "2026-09-24")}},
+			started: "2026-09-01", wantUsed: 18, wantLeft: 17, wantDue: "2026-10-29"},
+		{name: "a suspension stops the clock", facts: civil, today: "2026-09-30",
+			items: []ItemProgressInput{{Code: "LX-03", Status: StatusSuspended, AcceptedOn: sep1,
+				SuspendedSince: datep(t, "2026-09-24"), SuspendReason: SuspendExpertReview}},
+			started: "2026-09-01", wantUsed: 18, wantLeft: 17, wantDue: "2026-10-29"},
+		{name: "items outside the main flow do not start it", facts: civil, today: "2026-09-30",
+			items:    []ItemProgressInput{{Code: "JR-01", Status: StatusAccepted, AcceptedOn: sep1}},
+			wantUsed: 0, wantLeft: 35, wantDue: "null"},
+		{name: "items the project does not need do not start it", facts: noMinerals, today: "2026-09-30",
+			items:    []ItemProgressInput{{Code: "LX-07", Status: StatusAccepted, AcceptedOn: sep1}},
+			wantUsed: 0, wantLeft: 35, wantDue: "null"},
+		{name: "industrial is late after 25 days", facts: industrial, today: "2026-10-13",
+			items:   []ItemProgressInput{{Code: "LX-03", Status: StatusAccepted, AcceptedOn: sep1}},
+			started: "2026-09-01", wantUsed: 26, wantLeft: -1, wantDue: "2026-10-12", overdue: true},
 		// The make-up Sunday 20 September is the 14th working day.
-		{name: "small low-risk has 15 days", facts: smallRisk, started: "2026-09-01", today: "2026-09-30",
-			wantUsed: 21, wantLeft: -6, wantDue: "2026-09-21", overdue: true},
-		{name: "the start defaults to the first acceptance", facts: civil, today: "2026-09-30",
-			items: []ItemProgressInput{
-				{Code: "LX-03", Status: StatusAccepted, AcceptedOn: datep(t, "2026-09-03")},
-				{Code: "LX-01", Status: StatusApproved, AcceptedOn: datep(t, "2026-09-01")},
-			},
-			wantUsed: 21, wantLeft: 14, wantDue: "2026-10-26"},
+		{name: "small low-risk has 15 days", facts: smallRisk, today: "2026-09-30",
+			items:   []ItemProgressInput{{Code: "LX-04", Status: StatusAccepted, AcceptedOn: sep1}},
+			started: "2026-09-01", wantUsed: 21, wantLeft: -6, wantDue: "2026-09-21", overdue: true},
+		{name: "a finished project is never overdue", facts: industrial, today: "2026-12-01",
+			items:   allMainFlow(t, industrial, "2026-09-01", "2026-10-13"),
+			started: "2026-09-01", wantUsed: 26, wantLeft: -1, wantDue: "2026-10-12", finished: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := ProgressInput{Facts: tt.facts, Items: tt.items}
-			if tt.started != "" {
-				in.StartedOn = datep(t, tt.started)
+			o := BuildProgress(DefaultCatalog(), cal, ProgressInput{Facts: tt.facts, Items: tt.items}, date(t, tt.today)).Overall
+			wantStarted := tt.started
+			if wantStarted == "" {
+				wantStarted = "null"
 			}
-			o := BuildProgress(DefaultCatalog(), cal, in, date(t, tt.today)).Overall
-			if o.StartedOn == nil || o.StartedOn.String() != "2026-09-01" {
-				t.Errorf("started_on = %s, want 2026-09-01", dateString(o.StartedOn))
+			if dateString(o.StartedOn) != wantStarted {
+				t.Errorf("started_on = %s, want %s", dateString(o.StartedOn), wantStarted)
 			}
-			if o.WorkingDaysUsed != tt.wantUsed || o.WorkingDaysLeft != tt.wantLeft || dateString(o.DueOn) != tt.wantDue || o.Overdue != tt.overdue {
-				t.Errorf("overall = used %d, left %d, due %s, overdue %v; want used %d, left %d, due %s, overdue %v",
-					o.WorkingDaysUsed, o.WorkingDaysLeft, dateString(o.DueOn), o.Overdue, tt.wantUsed, tt.wantLeft, tt.wantDue, tt.overdue)
+			if o.WorkingDaysUsed != tt.wantUsed || o.WorkingDaysLeft != tt.wantLeft || dateString(o.DueOn) != tt.wantDue || o.Overdue != tt.overdue || o.Finished != tt.finished {
+				t.Errorf("overall = used %d, left %d, due %s, overdue %v, finished %v; want used %d, left %d, due %s, overdue %v, finished %v",
+					o.WorkingDaysUsed, o.WorkingDaysLeft, dateString(o.DueOn), o.Overdue, o.Finished, tt.wantUsed, tt.wantLeft, tt.wantDue, tt.overdue, tt.finished)
 			}
 			if o.WorkingDaysLimit != MainFlowLimit(tt.facts.Type) {
 				t.Errorf("limit = %d", o.WorkingDaysLimit)
+			}
+			if o.DeadlineWarnable() != (o.StartedOn != nil && !tt.finished) {
+				t.Errorf("DeadlineWarnable = %v", o.DeadlineWarnable())
 			}
 		})
 	}
 }
 
+// allMainFlow returns every required main-flow item of the project,
+// accepted and approved on the given days.
+func allMainFlow(tb testing.TB, p ProjectFacts, accepted, decided string) []ItemProgressInput {
+	tb.Helper()
+	var out []ItemProgressInput
+	for code := range approvedThemes(tb, p, "LX", "YD", "GH", "ST", "KG") {
+		out = append(out, ItemProgressInput{Code: code, Status: StatusApproved, AcceptedOn: datep(tb, accepted), DecidedOn: datep(tb, decided)})
+	}
+	return out
+}
+
 func TestMainFlowClockStopsWhenPreStartIsDone(t *testing.T) {
 	c := DefaultCatalog()
 	var items []ItemProgressInput
-	for code := range approvedThemes(t, civil, "LX", "YD", "GH", "ST", "KG") {
-		decided := "2026-09-30"
-		if code == "KG-01" {
-			decided = "2026-10-09" // the permit comes last
+	for _, in := range allMainFlow(t, civil, "2026-09-01", "2026-09-30") {
+		if in.Code == "KG-01" {
+			in.DecidedOn = datep(t, "2026-10-09") // the permit comes last
 		}
-		items = append(items, ItemProgressInput{Code: code, Status: StatusApproved, DecidedOn: datep(t, decided)})
+		items = append(items, in)
 	}
-	p := BuildProgress(c, calendar(t), ProgressInput{Facts: civil, StartedOn: datep(t, "2026-09-01"), Items: items}, date(t, "2026-12-01"))
+	// Items after the main flow are with their departments; they do not
+	// keep the main flow's clock running.
+	items = append(items, ItemProgressInput{Code: "YX-01", Status: StatusAccepted, AcceptedOn: datep(t, "2026-10-09")})
+	p := BuildProgress(c, calendar(t), ProgressInput{Facts: civil, Items: items}, date(t, "2026-12-01"))
 	o := p.Overall
 	// 21 working days in September, then 8 and 9 October.
-	if o.WorkingDaysUsed != 23 || o.WorkingDaysLeft != 12 || o.Overdue {
-		t.Errorf("overall = %+v, want 23 used, 12 left, not overdue", o)
+	if o.WorkingDaysUsed != 23 || o.WorkingDaysLeft != 12 || o.Overdue || !o.Finished || o.DueOn != nil || o.DeadlineWarnable() {
+		t.Errorf("overall = %+v, want 23 used, 12 left, finished, not overdue, no due date, not warnable", o)
 	}
 	if p.Stage != "construction_permit" {
 		t.Errorf("stage = %s, want construction_permit (验线 still open)", p.Stage)
+	}
+	// A rejection is a decision too: the administration has answered.
+	items[0].Status = StatusRejected
+	if o := BuildProgress(c, calendar(t), ProgressInput{Facts: civil, Items: items}, date(t, "2026-12-01")).Overall; !o.Finished {
+		t.Errorf("a rejected main-flow item left the main flow unfinished: %+v", o)
+	}
+	// A withdrawn one is not.
+	items[0].Status = StatusWithdrawn
+	if o := BuildProgress(c, calendar(t), ProgressInput{Facts: civil, Items: items}, date(t, "2026-12-01")).Overall; o.Finished {
+		t.Errorf("a withdrawn main-flow item finished the main flow: %+v", o)
 	}
 }
 
@@ -202,7 +254,7 @@ func progressItem(tb testing.TB, p Progress, code string) ItemProgress {
 func TestStageAndPercent(t *testing.T) {
 	c := DefaultCatalog()
 	all := map[string]string{}
-	for _, it := range c.applicableItems(civil) {
+	for _, it := range c.applicableItems(c.plan(civil)) {
 		all[it.Code] = StatusApproved
 	}
 	tests := []struct {
@@ -212,9 +264,9 @@ func TestStageAndPercent(t *testing.T) {
 		wantPct   int
 	}{
 		{"nothing done", nil, "land_planning", 0},
-		// 20 of the 56 civil items: 立项 (11) and 用地 (9).
-		{"land done", approvedThemes(t, civil, "LX", "YD"), "engineering_permit", 35},
-		{"pre-approved is not done", with(approvedThemes(t, civil, "LX", "YD"), "GH-01", StatusPreApproved), "engineering_permit", 35},
+		// 20 of the 53 civil items: 立项 (11) and 用地 (9).
+		{"land done", approvedThemes(t, civil, "LX", "YD"), "engineering_permit", 37},
+		{"pre-approved is not done", with(approvedThemes(t, civil, "LX", "YD"), "GH-01", StatusPreApproved), "engineering_permit", 37},
 		{"everything done", all, "completion", 100},
 		{"one left", with(all, "BZ-03", StatusAccepted), "completion", 98},
 	}
@@ -233,14 +285,19 @@ func TestStageAndPercent(t *testing.T) {
 func TestProgressFlagsUncoveredYears(t *testing.T) {
 	cal := calendar(t)
 	if cal.Covers(2099) {
-		t.Skip("the calendar covers 2099")
+		t.Fatal("the calendar covers 2099; pick a later year")
 	}
 	in := ProgressInput{Facts: civil, StartedOn: datep(t, "2098-12-01"), Items: []ItemProgressInput{
 		{Code: "LX-01", Status: StatusAccepted, AcceptedOn: datep(t, "2098-12-01")},
 	}}
 	p := BuildProgress(DefaultCatalog(), cal, in, date(t, "2099-01-10"))
-	if p.CalendarCovered {
-		t.Error("calendar_covered = true for dates in uncovered years")
+	if p.CalendarCovered || p.Overall.Calendar != CalendarStatutoryOnly {
+		t.Errorf("calendar_covered = %v, calendar = %q for dates in an uncovered year", p.CalendarCovered, p.Overall.Calendar)
+	}
+	// (2098-12-01, 2099-01-10]: 22 working days in December 2098, then 2,
+	// 5 to 9 January 2099; 1 January is statutory, so not counted.
+	if p.Overall.WorkingDaysUsed != 28 {
+		t.Errorf("working_days_used = %d, want 28 (2099-01-01 is a statutory holiday)", p.Overall.WorkingDaysUsed)
 	}
 	if p.Overall.DueOn == nil {
 		t.Error("an uncovered year must still yield a due date")
@@ -275,7 +332,10 @@ func TestProgressJSONShape(t *testing.T) {
 	}
 	wantKeys(t, doc, "progress", "project_id", "version", "stage", "stage_name", "percent", "overall", "themes", "calendar_covered")
 	overall := asObject(t, doc["overall"], "overall")
-	wantKeys(t, overall, "overall", "started_on", "due_on", "working_days_limit", "working_days_used", "working_days_left", "overdue")
+	wantKeys(t, overall, "overall", "started_on", "due_on", "working_days_limit", "working_days_used", "working_days_left", "overdue", "finished", "calendar")
+	if overall["calendar"] != CalendarOfficial || overall["finished"] != false {
+		t.Errorf("calendar = %v, finished = %v", overall["calendar"], overall["finished"])
+	}
 	if overall["started_on"] != "2026-09-01" {
 		t.Errorf("started_on = %v", overall["started_on"])
 	}

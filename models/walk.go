@@ -1,6 +1,10 @@
 package models
 
-import "github.com/weifang/kaigong-zsb/internal/workdays"
+import (
+	"slices"
+
+	"github.com/weifang/kaigong-zsb/internal/workdays"
+)
 
 // WalkStep is one item a Walk moved: its new status, the day it was
 // accepted and, for a decision, the day it was decided.
@@ -14,9 +18,11 @@ type WalkStep struct {
 // Walk moves a project through the catalog the way projects move, so demo
 // data and benchmarks start from states the rules can reach: from start, it
 // takes the next steps in catalog order and approves the first `approved`
-// items, then pre-approves the next `preApproved`, then accepts the next
-// `accepted`, a round of next steps every two days, decisions three days
-// after acceptance. It stops early when nothing is next.
+// items, then pre-approves the next `preApproved` of those that may be
+// pre-approved (Item.PreApproval; others are passed over), then accepts
+// the next `accepted`, a round of next steps every two days, decisions
+// three days after acceptance. Each leg stops early when nothing (for the
+// pre-approvals, nothing that may be pre-approved) is next.
 func (c *Catalog) Walk(p ProjectFacts, start workdays.Date, approved, preApproved, accepted int) []WalkStep {
 	statuses := map[string]string{}
 	var out []WalkStep
@@ -28,6 +34,12 @@ func (c *Catalog) Walk(p ProjectFacts, start workdays.Date, approved, preApprove
 		n := leg.n
 		for n > 0 {
 			next := c.NextSteps(p, statuses)
+			if leg.status == StatusPreApproved {
+				next = slices.DeleteFunc(next, func(ns NextStep) bool {
+					it, ok := c.Item(ns.Code)
+					return !ok || !it.PreApproval
+				})
+			}
 			if len(next) == 0 {
 				break
 			}

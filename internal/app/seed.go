@@ -69,7 +69,12 @@ func seedProject(ctx context.Context, db *gorm.DB, cat *models.Catalog, p mobile
 	if err != nil {
 		return err
 	}
-	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand}
+	given, err := models.ParseFactsAt("projects."+p.ID+".facts", p.Facts)
+	if err != nil {
+		return err
+	}
+	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment,
+		StandardLand: p.StandardLand, Facts: given}
 	var states []models.ItemState
 	for _, w := range cat.Walk(facts, started, p.Items.Approved, p.Items.PreApproved, p.Items.Accepted) {
 		accepted := w.AcceptedOn.Midnight()
@@ -87,6 +92,9 @@ func seedProject(ctx context.Context, db *gorm.DB, cat *models.Catalog, p mobile
 			ID: p.ID, Name: p.Name, Type: p.Type, EnterpriseCode: p.EnterpriseCreditCode, RegionCode: p.RegionCode,
 			KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand,
 			StartedOn: &startedAt, Version: 1,
+		}
+		if err := proj.SetFacts(given); err != nil {
+			return err
 		}
 		if err := tx.Create(&proj).Error; err != nil {
 			return err

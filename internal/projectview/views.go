@@ -458,10 +458,7 @@ func (v *Views) compose(ctx context.Context, p models.Project, states []models.I
 	in := models.ProgressInput{ProjectID: p.ID, Version: p.Version, Facts: facts, StartedOn: dateOf(p.StartedOn)}
 	for _, s := range states {
 		statuses[s.ItemCode] = s.Status
-		in.Items = append(in.Items, models.ItemProgressInput{
-			Code: s.ItemCode, Status: s.Status, AcceptedOn: dateOf(s.AcceptedOn), DecidedOn: dateOf(s.DecidedOn),
-			CorrectionSince: dateOf(s.CorrectionSince), CorrectionWorkingDays: s.CorrectionWorkingDays,
-		})
+		in.Items = append(in.Items, s.ProgressInput())
 	}
 	slices.SortFunc(in.Items, func(a, b models.ItemProgressInput) int { return strings.Compare(a.Code, b.Code) })
 	progress := models.BuildProgress(v.cat, v.cal, in, today)

@@ -347,3 +347,69 @@ func TestRefreshFromEqualsRefresh(t *testing.T) {
 		t.Fatal("reads after RefreshFrom rebuilt from the database")
 	}
 }
+
+// The progress is built from the stored clock (models.ItemState.ProgressInput):
+// a suspended item shows its reason, is not overdue, and its suspension is
+// not counted; items the project's facts rule out are not in the views.
+func TestProgressSeesSuspensionsAndFacts(t *testing.T) {
+	v, db, _ := setup(t)
+	ctx := context.Background()
+	var p models.Project
+	if err := db.Take(&p, "id = ?", "WF-T-1").Error; err != nil {
+		t.Fatal(err)
+	}
+	f, err := models.ParseFacts([]byte(`{"land_source":"transfer","energy_tce_per_year":200,"electricity_mwh_per_year":900}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetFacts(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&p).Update("facts", p.FactsJSON).Error; err != nil {
+		t.Fatal(err)
+	}
+	cal, _ := workdays.New(nil)
+	st := models.ItemState{ProjectID: "WF-T-1", ItemCode: "LX-01", Status: models.StatusNotStarted}
+	at := func(d int) time.Time { return time.Date(2026, 11, d, 10, 0, 0, 0, workdays.Location) }
+	for _, step := range []struct {
+		day            int
+		status, reason string
+	}{{2, models.StatusAccepted, ""}, {3, models.StatusSuspended, models.SuspendPublicNotice}} {
+		if _, err := models.ApplyItemStatus(cal, &st, step.status, step.reason, at(step.day)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Create(&st).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Refresh(ctx, "WF-T-1"); err != nil {
+		t.Fatal(err)
+	}
+	view, err := v.Get(ctx, "WF-T-1", Progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prog models.Progress
+	if err := json.Unmarshal(view.Body, &prog); err != nil {
+		t.Fatal(err)
+	}
+	// Only 2 November, the acceptance day, counts: from 3 November the
+	// public notice (公示) stops the clock.
+	if prog.Overall.WorkingDaysUsed != 1 || prog.Overall.Overdue || prog.Overall.Finished || prog.Overall.Calendar != models.CalendarOfficial {
+		t.Fatalf("overall %+v", prog.Overall)
+	}
+	var lx01 *models.ItemProgress
+	for _, th := range prog.Themes {
+		for i, it := range th.Items {
+			switch it.Code {
+			case "LX-01":
+				lx01 = &th.Items[i]
+			case "LX-02", "YD-01":
+				t.Errorf("%s is not required by the facts but is in the progress", it.Code)
+			}
+		}
+	}
+	if lx01 == nil || lx01.Status != models.StatusSuspended || lx01.SuspendReason != models.SuspendPublicNotice || lx01.Overdue || lx01.DeadlineWarnable() {
+		t.Fatalf("LX-01 %+v", lx01)
+	}
+}

@@ -6,12 +6,16 @@
 // The holiday data comes from the maintained lunar-go library (HolidayUtil),
 // which publishes each year's State Council schedule; an operator override
 // file adds a newly published year, or corrects a day, without a release.
+// A year neither of them covers is not counted as if it had no holidays:
+// its statutory holidays are computed from the lunar calendar
+// (StatutoryHolidays) and its answers are flagged as provisional (Source).
 package workdays
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/6tail/lunar-go/HolidayUtil"
@@ -22,13 +26,20 @@ import (
 //
 // Every answer comes with a covered flag: false when a date looked at fell in
 // a year for which neither the library nor the override file has the official
-// schedule. Such days fall back to Monday–Friday so deadlines still compute,
-// but callers should show them as provisional.
+// schedule. Such a year is never counted as if it had no holidays: its
+// statutory holidays (StatutoryHolidays) are computed from the lunar
+// calendar and are days off; only its bridging days and make-up working
+// days are unknown, so callers should show its answers as provisional
+// (Source says SourceStatutoryOnly).
 type Calendar struct {
 	// off maps a date to true when it is a holiday and to false when it is
 	// a make-up working day; dates absent follow the weekday rule.
 	off   map[Date]bool
 	years map[int]bool
+	// statutory caches, per uncovered year, its computed statutory
+	// holidays (year → map[Date]bool), filled on first use: computing
+	// every year up front would cost each New a tenth of a second.
+	statutory *sync.Map
 }
 
 // libraryYears bounds the years probed in the library. It only needs to
@@ -43,21 +54,34 @@ const (
 // nil, an operator override file (see Overrides) read from it. Override days
 // take precedence over the library's.
 func New(overrides io.Reader) (*Calendar, error) {
-	c := &Calendar{off: map[Date]bool{}, years: map[int]bool{}}
+	c := &Calendar{off: map[Date]bool{}, years: map[int]bool{}, statutory: &sync.Map{}}
 	if err := c.loadLibrary(); err != nil {
 		return nil, err
 	}
-	if overrides == nil {
-		return c, nil
-	}
-	o, err := readOverrides(overrides)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.apply(o); err != nil {
-		return nil, err
+	if overrides != nil {
+		o, err := readOverrides(overrides)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.apply(o); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
+}
+
+// statutoryOff reports whether d is a computed statutory holiday of its
+// (uncovered) year.
+func (c *Calendar) statutoryOff(d Date) bool {
+	if v, ok := c.statutory.Load(d.Year()); ok {
+		return v.(map[Date]bool)[d]
+	}
+	days := map[Date]bool{}
+	for _, h := range StatutoryHolidays(d.Year()) {
+		days[h] = true
+	}
+	v, _ := c.statutory.LoadOrStore(d.Year(), days)
+	return v.(map[Date]bool)[d]
 }
 
 // NewFromFile is New with the override file at path; an empty path means no
@@ -108,14 +132,28 @@ func (c *Calendar) loadLibrary() error {
 // library or from the override file.
 func (c *Calendar) Covers(year int) bool { return c.years[year] }
 
+// Source says where the answers for year come from: SourceOfficial when the
+// published schedule is known, SourceStatutoryOnly otherwise.
+func (c *Calendar) Source(year int) string {
+	if c.Covers(year) {
+		return SourceOfficial
+	}
+	return SourceStatutoryOnly
+}
+
 // IsWorkday reports whether d is a working day, and whether d's year is
-// covered by the official schedule (if not, the answer is Monday–Friday).
+// covered by the official schedule. In an uncovered year the statutory
+// holidays are days off and every other Monday–Friday is a working day.
 func (c *Calendar) IsWorkday(d Date) (workday, covered bool) {
+	covered = c.Covers(d.Year())
 	if off, ok := c.off[d]; ok {
-		return !off, c.Covers(d.Year())
+		return !off, covered
+	}
+	if !covered && c.statutoryOff(d) {
+		return false, false
 	}
 	wd := d.Weekday()
-	return wd != time.Saturday && wd != time.Sunday, c.Covers(d.Year())
+	return wd != time.Saturday && wd != time.Sunday, covered
 }
 
 // AddWorkingDays returns the due date of a time limit of n working days that

@@ -108,7 +108,8 @@ func TestWorkingDaysBetween(t *testing.T) {
 		{"2026-09-30", "2026-10-09", 2}, // 8 and 9 October
 		{"2026-09-30", "2026-10-10", 3}, // plus the make-up Saturday
 		{"2026-09-19", "2026-09-20", 1}, // make-up Sunday counts
-		{"2098-12-31", "2099-01-01", 1}, // 2099 uncovered: Thursday counts
+		{"2098-12-31", "2099-01-01", 0}, // 2099 uncovered: New Year is statutory
+		{"2098-12-31", "2099-01-02", 1}, // and the Friday after it counts
 		{"2026-12-31", "2027-01-01", 0}, // 2027's New Year, from the official schedule
 		// 2026: 261 weekdays, 19 of them holidays, plus 6 make-up days.
 		{"2025-12-31", "2026-12-31", 248},
@@ -139,11 +140,17 @@ func TestAddAndCountAgree(t *testing.T) {
 	}
 }
 
-func TestUncoveredYearFallsBackToWeekdays(t *testing.T) {
+func TestUncoveredYearCountsStatutoryHolidays(t *testing.T) {
 	c := newCalendar(t)
 	const year = 2099
 	if c.Covers(year) {
 		t.Fatalf("Covers(%d) = true; pick a year the library cannot have", year)
+	}
+	if got := c.Source(year); got != SourceStatutoryOnly {
+		t.Errorf("Source(%d) = %q, want %q", year, got, SourceStatutoryOnly)
+	}
+	if got := c.Source(2026); got != SourceOfficial {
+		t.Errorf("Source(2026) = %q, want %q", got, SourceOfficial)
 	}
 	if c.Covers(2001) {
 		t.Error("Covers(2001) = true, but the library only has 2001's days for the 2002 New Year")
@@ -152,8 +159,12 @@ func TestUncoveredYearFallsBackToWeekdays(t *testing.T) {
 		day  string
 		want bool
 	}{
-		{"2099-01-01", true}, // a Thursday: New Year is unknown, so it counts
-		{"2099-01-03", false},
+		{"2099-01-01", false}, // a Thursday, but 元旦 is statutory
+		{"2099-01-02", true},  // the Friday after: a bridging day only the notice could give
+		{"2099-01-03", false}, // Saturday
+		{"2099-05-01", false}, // Friday, 劳动节
+		{"2099-10-02", false}, // Friday, 国庆节
+		{"2099-10-05", true},  // Monday after National Day: unknown, counted
 	}
 	for _, tt := range tests {
 		got, covered := c.IsWorkday(mustDate(t, tt.day))
@@ -162,11 +173,17 @@ func TestUncoveredYearFallsBackToWeekdays(t *testing.T) {
 		}
 	}
 	due, covered := c.AddWorkingDays(mustDate(t, "2098-12-30"), 3)
-	if due.String() != "2099-01-02" || covered {
-		t.Errorf("AddWorkingDays across into %d = %s (covered %v), want 2099-01-02, uncovered", year, due, covered)
+	if due.String() != "2099-01-05" || covered {
+		t.Errorf("AddWorkingDays across into %d = %s (covered %v), want 2099-01-05, uncovered", year, due, covered)
 	}
 	if _, covered := c.WorkingDaysBetween(mustDate(t, "2098-12-30"), mustDate(t, "2099-01-05")); covered {
 		t.Error("WorkingDaysBetween into an uncovered year reported covered")
+	}
+	// Every computed statutory holiday of the uncovered year is a day off.
+	for _, d := range StatutoryHolidays(year) {
+		if work, _ := c.IsWorkday(d); work {
+			t.Errorf("IsWorkday(%s) = true for a statutory holiday of an uncovered year", d)
+		}
 	}
 }
 

@@ -121,27 +121,37 @@ func (s *Service) warn(ctx context.Context, p models.Project, c deadline, kind s
 	return wrote, err
 }
 
-// deadlines lists p's running clocks as of today, exactly as the progress
-// screen shows them (models.BuildProgress over the stored item states): each
-// item the administration still owes an answer on, and the main flow while
-// any is.
+// deadlines lists p's clocks that may be warned about as of today, exactly
+// as the progress screen shows them (models.BuildProgress over the stored
+// item states, with their correction waits and suspensions): each item the
+// administration owes an answer on now (not one waiting on the
+// enterprise's correction, not a suspended one; items the project's facts
+// rule out are not in the progress at all), and the main flow while it is
+// not finished and, for a due-soon warning, while an item keeps its clock
+// running. A finished project is never overdue.
 func (s *Service) deadlines(p models.Project, states []models.ItemState, today workdays.Date) []deadline {
 	in := models.ProgressInput{ProjectID: p.ID, Version: p.Version, Facts: models.FactsOf(&p), StartedOn: datePtr(p.StartedOn)}
-	for _, st := range states {
-		in.Items = append(in.Items, models.ItemProgressInput{Code: st.ItemCode, Status: st.Status,
-			AcceptedOn: datePtr(st.AcceptedOn), DecidedOn: datePtr(st.DecidedOn),
-			CorrectionSince: datePtr(st.CorrectionSince), CorrectionWorkingDays: st.CorrectionWorkingDays})
+	for i := range states {
+		in.Items = append(in.Items, states[i].ProgressInput())
 	}
 	prog := models.BuildProgress(s.c.Catalog, s.c.Calendar, in, today)
 	var out []deadline
+	mainFlowRunning := false
 	for _, th := range prog.Themes {
+		theme, _ := s.c.Catalog.Theme(th.Code)
 		for _, it := range th.Items {
-			if it.DueOn != nil && it.WorkingDaysLeft != nil {
+			if it.DeadlineWarnable() && it.DueOn != nil {
 				out = append(out, deadline{itemCode: it.Code, dueOn: *it.DueOn, daysLeft: *it.WorkingDaysLeft, overdue: it.Overdue})
+				mainFlowRunning = mainFlowRunning || (theme != nil && theme.PreStart)
 			}
 		}
 	}
-	if o := prog.Overall; len(out) > 0 && o.DueOn != nil {
+	// The main flow's due date moves while its clock is stopped (no
+	// main-flow item with a department: corrections, suspensions, the
+	// enterprise preparing): a due-soon warning then would go out again for
+	// every new date, so it waits for a running clock; an overdue main flow
+	// stays overdue.
+	if o := prog.Overall; o.DeadlineWarnable() && o.DueOn != nil && (o.Overdue || mainFlowRunning) {
 		out = append(out, deadline{dueOn: *o.DueOn, daysLeft: o.WorkingDaysLeft, overdue: o.Overdue})
 	}
 	return out
