@@ -260,3 +260,26 @@ func stalledRedis(t *testing.T, drop bool) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A write-through lost for good (its instance died before its repair)
+// leaves Redis behind the database; an instance that has seen its
+// invalidation subscription come or go checks what it reads from Redis
+// against the database, serves the committed version and stores it.
+func TestLostWriteThroughIsCaughtOnRead(t *testing.T) {
+	v, db, rdb := setup(t)
+	ctx := context.Background()
+	if err := v.Refresh(ctx, "WF-T-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&models.Project{}).Where("id = ?", "WF-T-1").Update("version", 2).Error; err != nil {
+		t.Fatal(err)
+	}
+	useBus(t, v) // a subscription gained: invalidations may have been missed before it
+	view, err := v.Get(ctx, "WF-T-1", Progress)
+	if err != nil || view.Version != 2 {
+		t.Fatalf("read after a lost write-through: version %d, %v; want 2", view.Version, err)
+	}
+	if ver, err := rdb.HGet(ctx, v.key("WF-T-1"), "v").Int64(); err != nil || ver != 2 {
+		t.Fatalf("Redis holds version %d (%v), want 2", ver, err)
+	}
+}
