@@ -452,14 +452,20 @@ func sendAll(ctx context.Context, t *testing.T, target func() *bff, plans ...[]e
 	return out
 }
 
-// projectVersion reads a project's version and last sequence directly.
+// projectVersion reads a project's version and the highest sequence
+// applied to any of its records (the project's own or an item's: ordering
+// is per record) directly; the next event a drill sends is above it.
 func (s *stack) projectVersion(id string) (version, lastSeq int64) {
 	s.t.Helper()
 	var p models.Project
 	if err := s.db.Where("id = ?", id).Take(&p).Error; err != nil {
 		s.t.Fatal(err)
 	}
-	return p.Version, p.LastSequence
+	var items int64
+	if err := s.db.Raw("SELECT COALESCE(MAX(last_sequence), 0) FROM item_states WHERE project_id = ?", id).Scan(&items).Error; err != nil {
+		s.t.Fatal(err)
+	}
+	return p.Version, max(p.LastSequence, items)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

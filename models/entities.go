@@ -108,7 +108,11 @@ type ItemState struct {
 	ClockJSON          string `gorm:"column:clock;type:text;not null;default:''"`
 	Reason             string `gorm:"size:1000"`
 	MaterialsRequested string `gorm:"type:text"` // JSON array of strings
-	UpdatedAt          time.Time
+	// LastSequence is the upstream sequence of the last event applied to
+	// this item: a later event for the item is stale unless above it (0 for
+	// a state written before items kept their own).
+	LastSequence int64 `gorm:"not null;default:0"`
+	UpdatedAt    time.Time
 }
 
 // ProjectAgent records that a help-agent follows a project.

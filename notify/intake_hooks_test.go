@@ -21,10 +21,13 @@ func TestOnAppliedRunsAfterAppliedEventsOnly(t *testing.T) {
 	}
 	w.intake = in
 	w.upsert(false)
+	w.item("GH-02", models.StatusAccepted, nil)
 	w.seq--
-	w.mustSend(map[string]any{"event_id": "ev-old", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "accepted"}, intake.ResultStale)
-	if len(calls) != 1 || calls[0] != "WF-DEMO-CIVIL" {
-		t.Fatalf("OnApplied calls = %v, want one for the applied upsert", calls)
+	w.mustSend(map[string]any{"event_id": "ev-old", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, intake.ResultStale)
+	// A repeat of the current status is answered applied but changes nothing.
+	w.item("GH-02", models.StatusAccepted, nil)
+	if len(calls) != 2 || calls[0] != "WF-DEMO-CIVIL" || calls[1] != "WF-DEMO-CIVIL" {
+		t.Fatalf("OnApplied calls = %v, want two, for the upsert and the acceptance", calls)
 	}
 }
 

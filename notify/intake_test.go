@@ -119,8 +119,14 @@ func TestReceiveAppliesOnceInOrder(t *testing.T) {
 
 	var p models.Project
 	w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL")
-	if p.Version != 2 || p.LastSequence != 2 || p.StartedOn == nil || workdays.DateOf(*p.StartedOn).String() != "2026-03-10" {
+	// The version moves with every change; the last sequence is the
+	// project record's own (the item keeps its own).
+	if p.Version != 2 || p.LastSequence != 1 || p.StartedOn == nil || workdays.DateOf(*p.StartedOn).String() != "2026-03-10" {
 		t.Fatalf("project after acceptance = %+v", p)
+	}
+	var item models.ItemState
+	if err := w.d.DB.Take(&item, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02").Error; err != nil || item.LastSequence != 2 {
+		t.Fatalf("item after acceptance = %+v, %v; want its last sequence 2", item, err)
 	}
 
 	// The same event id again: duplicate, nothing changes.
@@ -251,5 +257,128 @@ func TestAcceptanceDayIsShanghaisInAnySessionTimeZone(t *testing.T) {
 				t.Fatalf("accepted_on = %v, want %v", st.AcceptedOn, want)
 			}
 		})
+	}
+}
+
+// Ordering is per record (contract, "Additions"): an event for item B that
+// the upstream retries after a 503 is applied although item A's later event
+// committed meanwhile; an item event is stale only against its own item's
+// last sequence, a project event only against the project's.
+func TestOrderingIsPerRecord(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false) // sequence 1
+	// ev-2 (ST-01 submitted) failed with a 503; ev-3 (GH-02) commits first.
+	w.mustSend(map[string]any{"event_id": "ev-3", "sequence": 3, "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "accepted"}, intake.ResultApplied)
+	// The upstream's retry of ev-2.
+	w.mustSend(map[string]any{"event_id": "ev-2", "sequence": 2, "type": intake.EventItemStatusChanged, "item_code": "ST-01", "status": "submitted"}, intake.ResultApplied)
+	var st models.ItemState
+	if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "ST-01").Error; err != nil || st.Status != models.StatusSubmitted || st.LastSequence != 2 {
+		t.Fatalf("ST-01 after the retried event = %+v, %v; want submitted at sequence 2", st, err)
+	}
+	var p models.Project
+	w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL")
+	if p.Version != 3 || p.LastSequence != 1 {
+		t.Fatalf("project = version %d, last sequence %d; want version 3 (every applied change moves it) and the project record's own sequence 1", p.Version, p.LastSequence)
+	}
+	w.drain()
+	if got := w.delivered("tok-ent-demo"); len(got) != 2 {
+		t.Fatalf("%d pushes to the enterprise, want 2 (both item changes)", len(got))
+	}
+
+	// Stale against the same item, whatever the others did.
+	w.mustSend(map[string]any{"event_id": "ev-2b", "sequence": 2, "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, intake.ResultStale)
+	w.mustSend(map[string]any{"event_id": "ev-2c", "sequence": 2, "type": intake.EventItemStatusChanged, "item_code": "ST-01", "status": "accepted"}, intake.ResultStale)
+	// A project event against the project's own sequence (1), not the
+	// items' (3).
+	w.mustSend(map[string]any{"event_id": "ev-p2", "sequence": 2, "type": intake.EventProjectUpserted, "project": map[string]any{
+		"name": "示例住宅（二期）", "type": "civil", "enterprise_credit_code": "91370700MA3DEMO001", "region_code": "370702"}}, intake.ResultApplied)
+	w.mustSend(map[string]any{"event_id": "ev-a2", "sequence": 2, "type": intake.EventAgentAssigned, "agent_username": "agent-county"}, intake.ResultStale)
+	w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL")
+	if p.Name != "示例住宅（二期）" || p.LastSequence != 2 || p.Version != 4 {
+		t.Fatalf("project after its own event = %+v", p)
+	}
+	var gh models.ItemState
+	w.d.DB.Take(&gh, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02")
+	if gh.Status != models.StatusAccepted || gh.LastSequence != 3 {
+		t.Fatalf("GH-02 = %+v, want accepted at sequence 3", gh)
+	}
+}
+
+// An event that repeats an item's current status changes nothing and
+// pushes nothing, is kept in the timeline and is answered applied; a
+// correction asking for other materials is a new request.
+func TestRepeatedStatusChangesNothing(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	w.item("GH-02", models.StatusAccepted, nil)
+	w.item("GH-02", models.StatusApproved, nil)
+	w.drain()
+	var before models.Project
+	w.d.DB.Take(&before, "id = ?", "WF-DEMO-CIVIL")
+	inbox, pushes := len(w.inbox(w.ent)), len(w.delivered("tok-ent-demo"))
+	var outboxBefore int64
+	w.d.DB.Model(&models.OutboxEntry{}).Count(&outboxBefore)
+
+	// The same approval again under a new event id.
+	w.mustSend(map[string]any{"event_id": "ev-again", "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "approved"}, intake.ResultApplied)
+	w.drain()
+	if n := len(w.inbox(w.ent)); n != inbox {
+		t.Errorf("inbox grew from %d to %d on a repeated approval", inbox, n)
+	}
+	if n := len(w.delivered("tok-ent-demo")); n != pushes {
+		t.Errorf("pushes grew from %d to %d on a repeated approval", pushes, n)
+	}
+	var outboxAfter int64
+	w.d.DB.Model(&models.OutboxEntry{}).Count(&outboxAfter)
+	if outboxAfter != outboxBefore {
+		t.Errorf("outbox grew from %d to %d", outboxBefore, outboxAfter)
+	}
+	var after models.Project
+	w.d.DB.Take(&after, "id = ?", "WF-DEMO-CIVIL")
+	if after.Version != before.Version {
+		t.Errorf("version moved from %d to %d though nothing changed", before.Version, after.Version)
+	}
+	var ev models.Event
+	if err := w.d.DB.Take(&ev, "event_id = ?", "ev-again").Error; err != nil || ev.Result != intake.ResultApplied {
+		t.Fatalf("the repeat is not in the timeline as applied: %+v, %v", ev, err)
+	}
+	// It still counts for the item's order: an older event is stale.
+	w.mustSend(map[string]any{"event_id": "ev-older", "sequence": w.seq, "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "rejected"}, intake.ResultStale)
+
+	// Corrections: the same request again is a repeat; other materials are
+	// a new request, pushed.
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺少签章", "materials_requested": []string{"施工图设计文件"}})
+	w.drain()
+	pushes = len(w.delivered("tok-ent-demo"))
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺少签章", "materials_requested": []string{"施工图设计文件"}})
+	w.drain()
+	if n := len(w.delivered("tok-ent-demo")); n != pushes {
+		t.Errorf("the same correction request pushed again (%d → %d)", pushes, n)
+	}
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺少签章", "materials_requested": []string{"施工图设计文件", "勘察文件"}})
+	w.drain()
+	got := w.delivered("tok-ent-demo")
+	if len(got) != pushes+1 || !strings.Contains(got[len(got)-1].Notification.Body, "勘察文件") {
+		t.Errorf("a correction asking for more materials was not pushed: %d pushes, want %d", len(got), pushes+1)
+	}
+}
+
+// An item state written before items kept their own sequence (0) is held to
+// the project's last sequence, the rule of that time, until its next change.
+func TestItemWithoutItsOwnSequenceIsHeldToTheProjects(t *testing.T) {
+	w := newWorld(t, 0)
+	w.upsert(false)
+	if err := w.d.DB.Create(&models.ItemState{ProjectID: "WF-DEMO-CIVIL", ItemCode: "GH-02", Status: models.StatusAccepted}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.d.DB.Model(&models.Project{}).Where("id = ?", "WF-DEMO-CIVIL").Update("last_sequence", 5).Error; err != nil {
+		t.Fatal(err)
+	}
+	w.mustSend(map[string]any{"sequence": 5, "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "approved"}, intake.ResultStale)
+	w.mustSend(map[string]any{"sequence": 6, "type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "approved"}, intake.ResultApplied)
+	var st models.ItemState
+	w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02")
+	if st.Status != models.StatusApproved || st.LastSequence != 6 {
+		t.Fatalf("item = %+v, want approved at sequence 6", st)
 	}
 }

@@ -4,6 +4,18 @@
 // changes (the notify intake calls Refresh before answering 202) and rebuilt
 // on a miss, once per key however many requests ask at the same time. When
 // Redis is down, views are built from the database directly.
+//
+// A view is never served older than the project's committed version for
+// longer than a few seconds, even when Redis stalls rather than fails: Redis
+// is given a short time to answer (cacheReadTimeout, writeThroughTimeout);
+// a write-through that failed leaves the project to a repairer that writes
+// it again as soon as Redis answers (repairEvery); and whenever this instance
+// has seen Redis fail, or its invalidation subscription come or go, it
+// checks every view it reads from Redis against the project's version in
+// the database for a while (verifyFor), rebuilding the ones that are behind,
+// so an entry that missed a write-through on another instance (one that
+// died before its repair) is caught too. The process's own copy is trusted
+// as before: at most localTTL, and only while the subscription is live.
 package projectview
 
 import (
@@ -15,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +61,20 @@ const cacheTTL = 48 * time.Hour
 const (
 	localTTL      = 5 * time.Second
 	localMaxBytes = 16 << 20
+)
+
+// How long Redis is given, and what a failure of it costs. A view read
+// waits cacheReadTimeout for Redis before it builds from the database; a
+// write-through waits writeThroughTimeout (the webhook answers after it) and
+// leaves what failed to the repairer, which retries every repairEvery. After
+// any sign that Redis missed a write (a failed command here, the
+// invalidation subscription lost or regained), views read from Redis are
+// checked against the database's version for verifyFor.
+const (
+	cacheReadTimeout    = 500 * time.Millisecond
+	writeThroughTimeout = time.Second
+	repairEvery         = 250 * time.Millisecond
+	verifyFor           = time.Minute
 )
 
 // localViews is the in-process entry of one project: the views read so far,
@@ -127,6 +154,22 @@ type Views struct {
 	bus   *localcache.Bus
 	pub   localcache.Publisher
 	local *localcache.Cache[localViews] // nil without a bus
+
+	// verifyUntil (unix nanoseconds) ends the current period of checking
+	// Redis's views against the database; busResets is the subscription's
+	// change count last seen.
+	verifyUntil atomic.Int64
+	busResets   atomic.Int64
+	repair      repairs
+}
+
+// repairs are the projects whose write-through failed, each with the count
+// of its last failure (a repair that began before it does not clear it).
+type repairs struct {
+	mu      sync.Mutex
+	ids     map[string]uint64
+	gen     uint64
+	running bool
 }
 
 // New returns a Views. now is the clock (nil: time.Now).
@@ -232,25 +275,39 @@ func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]
 	if len(missing) == 0 {
 		return out, nil
 	}
+	verify := v.verifying()
 	ticket := v.local.Begin()
 	cmds := make([]*redis.SliceCmd, len(projectIDs))
-	_, err := v.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	rctx, cancel := context.WithTimeout(ctx, cacheReadTimeout)
+	_, err := v.rdb.Pipelined(rctx, func(pipe redis.Pipeliner) error {
 		for _, i := range missing {
-			cmds[i] = pipe.HMGet(ctx, v.key(projectIDs[i]), "v", "day", "ent", "agents", string(kind))
+			cmds[i] = pipe.HMGet(rctx, v.key(projectIDs[i]), "v", "day", "ent", "agents", string(kind))
 		}
 		return nil
 	})
+	cancel()
 	cacheOK := err == nil
 	if !cacheOK {
+		v.troubled()
 		v.log.WarnContext(ctx, "project view cache unavailable; reading the database", "err", err)
+	}
+	var current map[string]int64 // the database's versions, when verifying
+	if cacheOK && verify {
+		current = v.versions(ctx, projectIDs, missing)
 	}
 	for _, i := range missing {
 		id := projectIDs[i]
 		if cacheOK {
 			if view, ok := decodeCached(id, cmds[i].Val()); ok && view.Day == day {
-				v.remember(ticket, kind, view)
-				out[i] = view
-				continue
+				if ver, known := current[id]; !known || view.Version >= ver {
+					v.remember(ticket, kind, view)
+					out[i] = view
+					continue
+				}
+				// Behind the database: a write-through was lost. The
+				// rebuild below stores the current views.
+				v.log.WarnContext(ctx, "project view cache behind the database; rebuilding", "project_id", id,
+					"cached_version", view.Version, "version", current[id])
 			}
 		}
 		view, err := v.rebuild(ctx, id, kind, day, cacheOK)
@@ -260,6 +317,50 @@ func (v *Views) GetMany(ctx context.Context, projectIDs []string, kind Kind) ([]
 		out[i] = view
 	}
 	return out, nil
+}
+
+// verifying reports whether views read from Redis are to be checked
+// against the database now: for verifyFor after this instance saw a Redis
+// command fail or its invalidation subscription come or go (invalidations
+// may have been missed meanwhile, and another instance's write-through may
+// have failed).
+func (v *Views) verifying() bool {
+	if v.bus != nil {
+		if r := v.bus.Resets(); r != v.busResets.Load() {
+			v.busResets.Store(r)
+			v.troubled()
+		}
+	}
+	return time.Now().UnixNano() < v.verifyUntil.Load()
+}
+
+// troubled starts (or extends) a period of checking Redis's views.
+func (v *Views) troubled() {
+	v.verifyUntil.Store(time.Now().Add(verifyFor).UnixNano())
+}
+
+// versions reads the committed versions of projectIDs[missing] in one
+// query. If the database does not answer, it returns nil: the cached views
+// are served unchecked (nothing can have committed in the database they
+// could not be read from, unless it answers again).
+func (v *Views) versions(ctx context.Context, projectIDs []string, missing []int) map[string]int64 {
+	ids := make([]string, len(missing))
+	for j, i := range missing {
+		ids[j] = projectIDs[i]
+	}
+	var rows []struct {
+		ID      string
+		Version int64
+	}
+	if err := v.db.WithContext(ctx).Model(&models.Project{}).Select("id, version").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		v.log.WarnContext(ctx, "project versions unreadable; serving cached views unchecked", "err", err)
+		return nil
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Version
+	}
+	return out
 }
 
 // localView is the process's current copy of one view of a project, if it
@@ -330,8 +431,17 @@ func (v *Views) RefreshFrom(ctx context.Context, p models.Project, states []mode
 
 // writeThrough stores b (built, or failed with err) as the project's cached
 // views, drops the entry when they could not be built or stored, and then
-// tells every instance to forget its in-process copy.
+// tells every instance to forget its in-process copy. Redis is given
+// writeThroughTimeout for all of it; whatever failed is left to the
+// repairer, which writes the project's views again once Redis answers.
 func (v *Views) writeThrough(ctx context.Context, projectID string, b built, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeThroughTimeout)
+	defer cancel()
+	defer func() {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			v.needsRepair(projectID)
+		}
+	}()
 	if err == nil {
 		if err = v.store(ctx, b); err != nil {
 			err = fmt.Errorf("projectview: write %s: %w", projectID, err)
@@ -346,6 +456,77 @@ func (v *Views) writeThrough(ctx context.Context, projectID string, b built, err
 		err = errors.Join(err, fmt.Errorf("projectview: announce the change of %s: %w", projectID, aerr))
 	}
 	return err
+}
+
+// needsRepair leaves projectID to the repairer, started if it is not
+// running.
+func (v *Views) needsRepair(projectID string) {
+	v.troubled()
+	r := &v.repair
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = map[string]uint64{}
+	}
+	r.gen++
+	r.ids[strings.Clone(projectID)] = r.gen
+	if !r.running {
+		r.running = true
+		go v.repairLoop()
+	}
+}
+
+// repairLoop writes the views of every project whose write-through failed
+// again, and announces them, once Redis answers; it ends when none is left.
+func (v *Views) repairLoop() {
+	t := time.NewTicker(repairEvery)
+	defer t.Stop()
+	for range t.C {
+		r := &v.repair
+		r.mu.Lock()
+		todo := make(map[string]uint64, len(r.ids))
+		for id, gen := range r.ids {
+			todo[id] = gen
+		}
+		r.mu.Unlock()
+		for id, gen := range todo {
+			if err := v.repairOne(id); err != nil {
+				break // Redis (or the database) is not answering yet
+			}
+			v.log.Info("project views written again after a failed write-through", "project_id", id)
+			r.mu.Lock()
+			if r.ids[id] == gen {
+				delete(r.ids, id)
+			}
+			r.mu.Unlock()
+		}
+		r.mu.Lock()
+		if len(r.ids) == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+	}
+}
+
+// repairOne writes a project's views from the database and announces them
+// (or drops the entry of a project that is gone).
+func (v *Views) repairOne(projectID string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeThroughTimeout)
+	defer cancel()
+	b, err := v.build(ctx, projectID, false)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		err = v.rdb.Del(ctx, v.key(projectID)).Err()
+	case err == nil:
+		// The script keeps a newer version written meanwhile.
+		err = v.store(ctx, b)
+	}
+	if err != nil {
+		return err
+	}
+	return v.announce(ctx, projectID)
 }
 
 // built is every view of one project at one version.

@@ -17,9 +17,16 @@ import (
 )
 
 // apply records ev and, unless it is stale, applies it, all in one
-// transaction with the project row locked. applied says whether anything
-// changed (for the cache write-through and the relay nudge).
-func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, now time.Time, change *Applied) (result string, applied bool, err error) {
+// transaction with the project row locked. changed says whether anything
+// changed (for the cache write-through and the relay nudge): an event that
+// repeats its item's current state is answered applied but changes nothing.
+//
+// Ordering is per record (contract, "Additions"): an item event is stale
+// when its sequence is not above the last one applied to that item, a
+// project event (project.upserted, agent.assigned) when it is not above the
+// project's own. The project's version still moves on with every change of
+// any of its records, since the cached views are keyed by it.
+func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, now time.Time, change *Applied) (result string, changed bool, err error) {
 	var agent models.User
 	if ev.Type == EventAgentAssigned {
 		err := in.c.DB.WithContext(ctx).Where("username = ? AND role = ? AND disabled = ?", ev.AgentUsername, models.RoleAgent, false).Take(&agent).Error
@@ -31,6 +38,7 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 		}
 	}
 	err = in.c.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		changed = false
 		var p models.Project
 		q := tx
 		if in.c.DB.Dialect == "postgres" {
@@ -55,8 +63,32 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 			return &models.Error{Code: models.CodeUnknownProject, Message: "the project was never announced by project.upserted",
 				Fields: []models.FieldError{{Field: "project_id", Message: "unknown project"}}}
 		}
+		// The record the event is about, and the last sequence applied to it.
+		var (
+			states []models.ItemState
+			cur    *models.ItemState // the item's state, nil if it has none yet
+		)
+		last := p.LastSequence
+		if ev.Type == EventItemStatusChanged && found {
+			if err := tx.Where("project_id = ?", p.ID).Find(&states).Error; err != nil {
+				return err
+			}
+			last = 0
+			for i := range states {
+				if states[i].ItemCode == ev.ItemCode {
+					cur = &states[i]
+				}
+			}
+			if cur != nil {
+				// A state written before items kept their own sequence
+				// (0) is held to the project's, the rule of that time.
+				if last = cur.LastSequence; last == 0 {
+					last = p.LastSequence
+				}
+			}
+		}
 		result = ResultApplied
-		if found && ev.Sequence <= p.LastSequence {
+		if found && ev.Sequence <= last {
 			result = ResultStale
 		}
 		row := models.Event{EventID: ev.EventID, ProjectID: ev.ProjectID, Sequence: ev.Sequence, Type: ev.Type,
@@ -76,13 +108,20 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 		if result == ResultStale {
 			return nil
 		}
-		*change = Applied{ProjectID: ev.ProjectID} // a retried transaction starts afresh
+		if cur != nil && restates(*cur, ev) {
+			// Nothing changes but the item's place in the order: an
+			// older event for it stays stale.
+			return tx.Model(&models.ItemState{}).Where("project_id = ? AND item_code = ?", p.ID, ev.ItemCode).
+				Update("last_sequence", ev.Sequence).Error
+		}
+		changed = true
+		*change = Applied{ProjectID: ev.ProjectID}
 		a := applier{in: in, tx: tx, ev: ev, now: now, change: change}
 		switch ev.Type {
 		case EventProjectUpserted:
 			return a.upsertProject(&p, found)
 		case EventItemStatusChanged:
-			return a.changeItem(&p)
+			return a.changeItem(&p, states, cur)
 		default:
 			return a.assignAgent(&p, agent)
 		}
@@ -90,7 +129,33 @@ func (in *Intake) apply(ctx context.Context, ev upstreamEvent, payload string, n
 	if err != nil {
 		return "", false, err
 	}
-	return result, result == ResultApplied, nil
+	return result, changed, nil
+}
+
+// restates reports whether ev repeats the item's current state st, so
+// applying it would change nothing and tell nobody anything new: the same
+// status. A correction request is the exception: asking for other materials,
+// or for another reason, is a new request the enterprise must hear of. For
+// any other status the reason only comments on the status, and a repeat
+// keeps the reason stored first.
+func restates(st models.ItemState, ev upstreamEvent) bool {
+	if st.Status != ev.Status {
+		return false
+	}
+	if ev.Status != models.StatusCorrectionRequired {
+		return true
+	}
+	return st.Reason == ev.Reason && st.MaterialsRequested == materialsJSON(ev.MaterialsRequested)
+}
+
+// materialsJSON is the stored form of requested materials: a JSON array,
+// or "" for none.
+func materialsJSON(m []string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // applier applies one fresh event inside its transaction.
@@ -102,9 +167,13 @@ type applier struct {
 	change *Applied
 }
 
-// bump records that p moved to the event's sequence.
-func (a applier) bump(p *models.Project, extra map[string]any) error {
-	updates := map[string]any{"version": gorm.Expr("version + 1"), "last_sequence": a.ev.Sequence, "updated_at": a.now.UTC()}
+// bump moves p one version on; for an event about the project's own record
+// (own), its last sequence moves to the event's too.
+func (a applier) bump(p *models.Project, own bool, extra map[string]any) error {
+	updates := map[string]any{"version": gorm.Expr("version + 1"), "updated_at": a.now.UTC()}
+	if own {
+		updates["last_sequence"] = a.ev.Sequence
+	}
 	for k, v := range extra {
 		updates[k] = v
 	}
@@ -112,12 +181,14 @@ func (a applier) bump(p *models.Project, extra map[string]any) error {
 		return err
 	}
 	p.Version++
-	p.LastSequence = a.ev.Sequence
+	if own {
+		p.LastSequence = a.ev.Sequence
+	}
 	return nil
 }
 
-// writeItemChange writes an item's new state, moves the project one version
-// on (setting started_on when started is set) and writes the change's
+// writeItemChange writes an item's new state (with its last sequence), moves
+// the project one version on (setting started_on when started is set) and writes the change's
 // outbox entry, in one statement on PostgreSQL: three round trips were a
 // larger cost to the BFF and the database than the statements' own work.
 // It returns the entry's id, 0 if the entry existed already.
@@ -129,22 +200,23 @@ func (a applier) writeItemChange(st models.ItemState, started *time.Time, n outb
 	var ids []int64
 	err = a.tx.Raw(`WITH s AS (
 			INSERT INTO item_states (project_id, item_code, status, accepted_on, decided_on, correction_since,
-				correction_working_days, reason, materials_requested, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				correction_working_days, reason, materials_requested, last_sequence, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, item_code) DO UPDATE SET status = excluded.status,
 				accepted_on = excluded.accepted_on, decided_on = excluded.decided_on,
 				correction_since = excluded.correction_since, correction_working_days = excluded.correction_working_days,
-				reason = excluded.reason, materials_requested = excluded.materials_requested, updated_at = excluded.updated_at),
+				reason = excluded.reason, materials_requested = excluded.materials_requested,
+				last_sequence = excluded.last_sequence, updated_at = excluded.updated_at),
 		p AS (
-			UPDATE projects SET version = version + 1, last_sequence = ?, updated_at = ?,
+			UPDATE projects SET version = version + 1, updated_at = ?,
 				started_on = COALESCE(CAST(? AS timestamptz), started_on)
 			WHERE id = ?)
 		INSERT INTO outbox_entries (event_id, kind, project_id, payload, created_at, relayed_at, processed_at, attempts)
 		VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
 		ON CONFLICT DO NOTHING RETURNING id`,
 		st.ProjectID, st.ItemCode, st.Status, st.AcceptedOn, st.DecidedOn, st.CorrectionSince,
-		st.CorrectionWorkingDays, st.Reason, st.MaterialsRequested, st.UpdatedAt,
-		a.ev.Sequence, a.now.UTC(), started, st.ProjectID,
+		st.CorrectionWorkingDays, st.Reason, st.MaterialsRequested, st.LastSequence, st.UpdatedAt,
+		a.now.UTC(), started, st.ProjectID,
 		entry.EventID, entry.Kind, entry.ProjectID, entry.Payload, a.tx.NowFunc(), entry.RelayedAt, entry.Attempts).Scan(&ids).Error
 	if err != nil || len(ids) == 0 {
 		return 0, err
@@ -160,24 +232,19 @@ func (a applier) upsertProject(p *models.Project, found bool) error {
 			StandardLand: u.StandardLand, LastSequence: a.ev.Sequence, Version: 1}
 		return a.tx.Create(p).Error
 	}
-	return a.bump(p, map[string]any{"name": u.Name, "type": u.Type, "enterprise_code": u.EnterpriseCreditCode,
+	return a.bump(p, true, map[string]any{"name": u.Name, "type": u.Type, "enterprise_code": u.EnterpriseCreditCode,
 		"region_code": u.RegionCode, "key_project": u.KeyProject, "regional_assessment": u.RegionalAssessment,
 		"standard_land": u.StandardLand})
 }
 
-func (a applier) changeItem(p *models.Project) error {
+// changeItem applies an item's new status; states are the project's item
+// states as read under the project's lock, st the item's among them (nil if
+// it has none yet).
+func (a applier) changeItem(p *models.Project, states []models.ItemState, st *models.ItemState) error {
 	ev := a.ev
-	var states []models.ItemState
-	if err := a.tx.Where("project_id = ?", p.ID).Find(&states).Error; err != nil {
-		return err
-	}
-	before := map[string]string{}
-	var st *models.ItemState
+	before := make(map[string]string, len(states))
 	for i := range states {
 		before[states[i].ItemCode] = states[i].Status
-		if states[i].ItemCode == ev.ItemCode {
-			st = &states[i]
-		}
 	}
 	isNew := st == nil
 	if isNew {
@@ -208,11 +275,8 @@ func (a applier) changeItem(p *models.Project) error {
 	}
 	st.Status = ev.Status
 	st.Reason = ev.Reason
-	st.MaterialsRequested = ""
-	if len(ev.MaterialsRequested) > 0 {
-		b, _ := json.Marshal(ev.MaterialsRequested)
-		st.MaterialsRequested = string(b)
-	}
+	st.MaterialsRequested = materialsJSON(ev.MaterialsRequested)
+	st.LastSequence = ev.Sequence
 	st.UpdatedAt = a.now.UTC()
 	// What is committed, for the views and the note: the states as read,
 	// this one changed in place or added, and the project one version on.
@@ -240,7 +304,6 @@ func (a applier) changeItem(p *models.Project) error {
 	if a.in.c.DB.Dialect == "postgres" {
 		bumped := *p
 		bumped.Version++
-		bumped.LastSequence = ev.Sequence
 		n = a.in.itemNote(bumped, ev, before, after, a.now)
 		started, _ := extra["started_on"].(*time.Time) // set only by this change
 		if id, err = a.writeItemChange(*st, started, n, handed); err != nil {
@@ -256,7 +319,7 @@ func (a applier) changeItem(p *models.Project) error {
 		if err != nil {
 			return err
 		}
-		if err := a.bump(p, extra); err != nil {
+		if err := a.bump(p, false, extra); err != nil {
 			return err
 		}
 		n = a.in.itemNote(*p, ev, before, after, a.now)
@@ -312,7 +375,7 @@ func (a applier) assignAgent(p *models.Project, agent models.User) error {
 	if err := a.tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&link).Error; err != nil {
 		return err
 	}
-	if err := a.bump(p, nil); err != nil {
+	if err := a.bump(p, true, nil); err != nil {
 		return err
 	}
 	if !p.KeyProject {

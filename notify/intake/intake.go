@@ -116,9 +116,12 @@ func New(c Config, pub Publisher, onApplied func(ctx context.Context, c Applied)
 }
 
 // Receive handles one webhook delivery: signature and timestamp, strict
-// decoding, then the change in one transaction. It answers applied,
-// duplicate (the event id was seen; nothing changes) or stale (the sequence
-// is not above the project's last one; kept in the timeline only), or an
+// decoding, then the change in one transaction. It answers applied (also
+// for an event that repeats its item's current status: kept in the
+// timeline, nothing changes, nothing is pushed), duplicate (the event id was
+// seen; nothing changes) or stale (the sequence is not above the last one
+// applied to the same record, the item or the project; kept in the timeline
+// only), or an
 // *models.Error: signature_invalid, timestamp_out_of_range,
 // payload_too_large, malformed_json, validation_failed, unknown_event_type,
 // unknown_item, unknown_project, or unavailable (retryable) when the
