@@ -382,3 +382,62 @@ func TestItemWithoutItsOwnSequenceIsHeldToTheProjects(t *testing.T) {
 		t.Fatalf("item = %+v, want approved at sequence 6", st)
 	}
 }
+
+// project.upserted carries the project's facts (strictly decoded, kept
+// when a later upsert leaves them out), and item.status_changed takes
+// "suspended" with its reason: the item's clock stops until the next status.
+func TestFactsAndSuspensionFromTheWebhook(t *testing.T) {
+	w := newWorld(t, 0)
+	project := map[string]any{"name": "示例住宅", "type": "civil", "enterprise_credit_code": "91370700MA3DEMO001",
+		"region_code": "370702", "facts": map[string]any{"use": "warehouse", "floor_area_m2": 8000, "investment": "private"}}
+	w.mustSend(map[string]any{"type": intake.EventProjectUpserted, "project": project}, intake.ResultApplied)
+	var p models.Project
+	if err := w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL").Error; err != nil {
+		t.Fatal(err)
+	}
+	f, err := p.Facts()
+	if err != nil || f.Use == nil || *f.Use != "warehouse" {
+		t.Fatalf("stored facts %s (%v), want the use given", p.FactsJSON, err)
+	}
+	delete(project, "facts")
+	w.mustSend(map[string]any{"type": intake.EventProjectUpserted, "project": project}, intake.ResultApplied)
+	if err := w.d.DB.Take(&p, "id = ?", "WF-DEMO-CIVIL").Error; err != nil || !strings.Contains(p.FactsJSON, "warehouse") {
+		t.Fatalf("facts after an upsert without them: %s (%v)", p.FactsJSON, err)
+	}
+	project["facts"] = map[string]any{"colour": "blue"}
+	_, err = w.send(map[string]any{"type": intake.EventProjectUpserted, "project": project})
+	var me *models.Error
+	if !errors.As(err, &me) || me.Code != models.CodeValidationFailed || len(me.Fields) == 0 || !strings.HasPrefix(me.Fields[0].Field, "project.facts") {
+		t.Fatalf("an unknown fact: %+v, want validation_failed naming project.facts", me)
+	}
+
+	w.item("GH-02", models.StatusAccepted, nil)
+	_, err = w.send(map[string]any{"type": intake.EventItemStatusChanged, "item_code": "GH-02", "status": "suspended"})
+	if models.ErrorCode(err) != models.CodeValidationFailed {
+		t.Fatalf("a suspension without its reason: %v, want validation_failed", err)
+	}
+	w.clock.Add(24 * time.Hour)
+	w.item("GH-02", models.StatusSuspended, map[string]any{"reason": models.SuspendExpertReview})
+	var st models.ItemState
+	if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02").Error; err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != models.StatusSuspended || st.SuspendedSince == nil || st.SuspendReason != models.SuspendExpertReview {
+		t.Fatalf("suspended state %+v", st)
+	}
+	w.drain()
+	got := w.delivered("tok-ent-demo")
+	if len(got) == 0 || got[len(got)-1].Notification.Title != "建设工程规划许可证 暂停计时" || !strings.HasSuffix(got[len(got)-1].Notification.Body, "专家评审") {
+		t.Fatalf("suspension push = %+v", got)
+	}
+	w.clock.Add(7 * 24 * time.Hour)
+	w.item("GH-02", models.StatusAccepted, nil)
+	st = models.ItemState{} // gorm leaves a pointer field alone when its column is NULL
+	if err := w.d.DB.Take(&st, "project_id = ? AND item_code = ?", "WF-DEMO-CIVIL", "GH-02").Error; err != nil {
+		t.Fatal(err)
+	}
+	clock, err := st.Clock()
+	if err != nil || st.SuspendedSince != nil || len(clock.Pauses) != 1 || clock.Pauses[0].Kind != models.PauseSuspension {
+		t.Fatalf("after the suspension: since %v, clock %+v (%v); want one closed suspension", st.SuspendedSince, clock, err)
+	}
+}

@@ -14,9 +14,9 @@ type Metrics struct {
 	// outboxDead counts outbox entries that are dead letters, from the
 	// database (every instance reports the same number).
 	outboxDead prometheus.Gauge
-	dueToSent     prometheus.Histogram
-	withheld      *prometheus.CounterVec
-	fenced        prometheus.Counter
+	dueToSent  prometheus.Histogram
+	withheld   *prometheus.CounterVec
+	fenced     prometheus.Counter
 }
 
 // NewMetrics registers the pipeline's series on reg.

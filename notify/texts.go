@@ -8,6 +8,15 @@ import (
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 )
 
+// suspendText says why an item's clock stopped, in each locale.
+var suspendText = map[string][2]string{
+	models.SuspendExpertReview: {"专家评审", "expert review"},
+	models.SuspendHearing:      {"听证", "hearing"},
+	models.SuspendTesting:      {"检测", "testing"},
+	models.SuspendPublicNotice: {"公示", "public notice"},
+	models.SuspendSiteSurvey:   {"现场勘查", "site survey"},
+}
+
 // statusText names item statuses in each locale, as a notice title ends.
 var statusText = map[string][2]string{
 	models.StatusSubmitted:          {"已提交", "submitted"},
@@ -17,6 +26,7 @@ var statusText = map[string][2]string{
 	models.StatusApproved:           {"已办结", "approved"},
 	models.StatusRejected:           {"未予许可", "rejected"},
 	models.StatusWithdrawn:          {"已撤回", "withdrawn"},
+	models.StatusSuspended:          {"暂停计时", "clock paused"},
 }
 
 // taskText names the kinds of agent task.
@@ -102,7 +112,10 @@ func (t texts) render(n outbox.Note) (title, body string) {
 	}
 	if len(n.NextSteps) == 0 {
 		body = n.ProjectName
-		if n.Reason != "" {
+		switch reason, ok := suspendText[n.Reason]; {
+		case n.Status == models.StatusSuspended && ok:
+			body += t.sep() + t.pick(reason)
+		case n.Reason != "":
 			body += t.sep() + n.Reason
 		}
 		return title, body

@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/outbox"
 	"github.com/weifang/kaigong-zsb/notify/tasks"
@@ -200,11 +199,13 @@ func (a applier) writeItemChange(st models.ItemState, started *time.Time, n outb
 	var ids []int64
 	err = a.tx.Raw(`WITH s AS (
 			INSERT INTO item_states (project_id, item_code, status, accepted_on, decided_on, correction_since,
+				suspended_since, suspend_reason, clock,
 				correction_working_days, reason, materials_requested, last_sequence, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, item_code) DO UPDATE SET status = excluded.status,
 				accepted_on = excluded.accepted_on, decided_on = excluded.decided_on,
 				correction_since = excluded.correction_since, correction_working_days = excluded.correction_working_days,
+				suspended_since = excluded.suspended_since, suspend_reason = excluded.suspend_reason, clock = excluded.clock,
 				reason = excluded.reason, materials_requested = excluded.materials_requested,
 				last_sequence = excluded.last_sequence, updated_at = excluded.updated_at),
 		p AS (
@@ -215,6 +216,7 @@ func (a applier) writeItemChange(st models.ItemState, started *time.Time, n outb
 		VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
 		ON CONFLICT DO NOTHING RETURNING id`,
 		st.ProjectID, st.ItemCode, st.Status, st.AcceptedOn, st.DecidedOn, st.CorrectionSince,
+		st.SuspendedSince, st.SuspendReason, st.ClockJSON,
 		st.CorrectionWorkingDays, st.Reason, st.MaterialsRequested, st.LastSequence, st.UpdatedAt,
 		a.now.UTC(), started, st.ProjectID,
 		entry.EventID, entry.Kind, entry.ProjectID, entry.Payload, a.tx.NowFunc(), entry.RelayedAt, entry.Attempts).Scan(&ids).Error
@@ -230,11 +232,24 @@ func (a applier) upsertProject(p *models.Project, found bool) error {
 		*p = models.Project{ID: a.ev.ProjectID, Name: u.Name, Type: u.Type, EnterpriseCode: u.EnterpriseCreditCode,
 			RegionCode: u.RegionCode, KeyProject: u.KeyProject, RegionalAssessment: u.RegionalAssessment,
 			StandardLand: u.StandardLand, LastSequence: a.ev.Sequence, Version: 1}
+		if u.Facts != nil {
+			if err := p.SetFacts(*u.Facts); err != nil {
+				return err
+			}
+		}
 		return a.tx.Create(p).Error
 	}
-	return a.bump(p, true, map[string]any{"name": u.Name, "type": u.Type, "enterprise_code": u.EnterpriseCreditCode,
+	updates := map[string]any{"name": u.Name, "type": u.Type, "enterprise_code": u.EnterpriseCreditCode,
 		"region_code": u.RegionCode, "key_project": u.KeyProject, "regional_assessment": u.RegionalAssessment,
-		"standard_land": u.StandardLand})
+		"standard_land": u.StandardLand}
+	// Facts left out keep the ones given before; facts given replace them.
+	if u.Facts != nil {
+		if err := p.SetFacts(*u.Facts); err != nil {
+			return err
+		}
+		updates["facts"] = p.FactsJSON
+	}
+	return a.bump(p, true, updates)
 }
 
 // changeItem applies an item's new status; states are the project's item
@@ -250,28 +265,16 @@ func (a applier) changeItem(p *models.Project, states []models.ItemState, st *mo
 	if isNew {
 		st = &models.ItemState{ProjectID: p.ID, ItemCode: ev.ItemCode, Status: models.StatusNotStarted}
 	}
-	day := civilDay(ev.OccurredAt)
-	if st.Status == models.StatusCorrectionRequired && ev.Status != models.StatusCorrectionRequired && st.CorrectionSince != nil {
-		n, _ := a.in.c.Calendar.WorkingDaysBetween(workdays.DateOf(*st.CorrectionSince), workdays.DateOf(ev.OccurredAt))
-		st.CorrectionWorkingDays += n
-		st.CorrectionSince = nil
+	// The item's clock (acceptance, decision, correction waits,
+	// suspensions) is the domain core's bookkeeping. A correction asking
+	// again with other reasons keeps its wait running.
+	if _, err := models.ApplyItemStatus(a.in.c.Calendar, st, ev.Status, ev.Reason, ev.OccurredAt); err != nil {
+		return err
 	}
 	extra := map[string]any{}
-	switch ev.Status {
-	case models.StatusAccepted:
-		if st.AcceptedOn == nil {
-			st.AcceptedOn = day
-		}
-		if p.StartedOn == nil {
-			p.StartedOn = day
-			extra["started_on"] = day
-		}
-	case models.StatusCorrectionRequired:
-		if st.CorrectionSince == nil {
-			st.CorrectionSince = day
-		}
-	case models.StatusPreApproved, models.StatusApproved, models.StatusRejected:
-		st.DecidedOn = day
+	if ev.Status == models.StatusAccepted && p.StartedOn == nil {
+		p.StartedOn = civilDay(ev.OccurredAt)
+		extra["started_on"] = p.StartedOn
 	}
 	st.Status = ev.Status
 	st.Reason = ev.Reason

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -50,6 +51,8 @@ type upstreamProject struct {
 	KeyProject           bool   `json:"key_project"`
 	RegionalAssessment   bool   `json:"regional_assessment"`
 	StandardLand         bool   `json:"standard_land"`
+	// Facts are what decides the project's own items (nil: not given).
+	Facts *models.Facts `json:"facts,omitempty"`
 }
 
 var (
@@ -57,7 +60,7 @@ var (
 		"sequence": true, "project": true, "item_code": true, "status": true, "reason": true,
 		"materials_requested": true, "agent_username": true}
 	projectFields = map[string]bool{"name": true, "type": true, "enterprise_credit_code": true,
-		"region_code": true, "key_project": true, "regional_assessment": true, "standard_land": true}
+		"region_code": true, "key_project": true, "regional_assessment": true, "standard_land": true, "facts": true}
 	// typeFields lists, per event type, the fields only that type may carry.
 	typeFields = map[string][]string{
 		EventProjectUpserted:   {"project"},
@@ -66,7 +69,7 @@ var (
 	}
 	itemStatuses = map[string]bool{models.StatusSubmitted: true, models.StatusAccepted: true,
 		models.StatusCorrectionRequired: true, models.StatusPreApproved: true, models.StatusApproved: true,
-		models.StatusRejected: true, models.StatusWithdrawn: true}
+		models.StatusRejected: true, models.StatusWithdrawn: true, models.StatusSuspended: true}
 	projectTypes = map[string]bool{models.ProjectCivil: true, models.ProjectIndustrial: true, models.ProjectSmallLowRisk: true}
 )
 
@@ -152,7 +155,10 @@ func decodeEvent(body []byte) (upstreamEvent, error) {
 			bad("item_code", "is required (at most 64 characters)")
 		}
 		if !itemStatuses[ev.Status] {
-			bad("status", "must be one of submitted, accepted, correction_required, pre_approved, approved, rejected, withdrawn")
+			bad("status", "must be one of submitted, accepted, correction_required, suspended, pre_approved, approved, rejected, withdrawn")
+		}
+		if ev.Status == models.StatusSuspended && !models.IsSuspendReason(ev.Reason) {
+			bad("reason", "a suspension needs its reason: one of "+strings.Join(models.SuspendReasons, ", "))
 		}
 		if utf8.RuneCountInString(ev.Reason) > 1000 {
 			bad("reason", "at most 1000 characters")
@@ -214,6 +220,18 @@ func decodeProject(v json.RawMessage) (*upstreamProject, []models.FieldError) {
 		// An absent flag is false: upstream may leave out defaults.
 		if v, ok := raw[f.name]; ok && json.Unmarshal(v, f.dst) != nil {
 			bad(f.name, "must be true or false")
+		}
+	}
+	if v, ok := raw["facts"]; ok && string(v) != "null" {
+		f, err := models.ParseFactsAt("project.facts", v)
+		var me *models.Error
+		switch {
+		case errors.As(err, &me) && len(me.Fields) > 0:
+			fe = append(fe, me.Fields...)
+		case err != nil:
+			bad("facts", err.Error())
+		default:
+			p.Facts = &f
 		}
 	}
 	if len(fe) > 0 {
