@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -45,8 +45,8 @@ const staleBound = 6 * time.Second
 func redisStall(t *testing.T, drop bool) {
 	s := newStack(t)
 	rdb, _ := sharedRedis(t)
-	proxy := startStallProxy(t, "127.0.0.1:6379")
-	s.redisURL = "redis://" + proxy.addr + "/0"
+	proxy := testenv.StartStallProxy(t, "127.0.0.1:6379")
+	s.redisURL = "redis://" + proxy.Addr + "/0"
 	a := s.startBFF("bff-a")
 	b := s.startBFF("bff-b")
 	ent := a.phoneFor("ent-demo")
@@ -115,11 +115,11 @@ func redisStall(t *testing.T, drop bool) {
 	)
 	for i, ev := range plan {
 		if i == 10 {
-			proxy.stall(drop)
+			proxy.Stall(drop)
 			stalledAt = time.Now()
 			t.Logf("Redis stalled")
 			time.AfterFunc(10*time.Second, func() {
-				proxy.resume()
+				proxy.Resume()
 				resumed <- time.Now()
 			})
 		}
@@ -180,121 +180,4 @@ func redisStall(t *testing.T, drop bool) {
 	})
 	rep := s.waitDelivered(t, 3*time.Minute, map[string][]phone{civil: {ent}})
 	t.Logf("after the stall: %s", rep)
-}
-
-// stallProxy forwards TCP connections to a target until stall: then it
-// still accepts and reads but forwards nothing, which is how a Redis that
-// stopped answering looks to its clients. resume forwards again; with drop
-// set what it held is lost and the connections that lived through the
-// stall are reset, otherwise what it held goes on, late.
-type stallProxy struct {
-	target string
-	addr   string
-	ln     net.Listener
-
-	mu    sync.Mutex
-	gate  chan struct{} // not nil while stalled; closed by resume
-	drop  bool
-	conns map[net.Conn]struct{}
-}
-
-func startStallProxy(t *testing.T, target string) *stallProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{target: target, addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() {
-		p.resume()
-		_ = ln.Close()
-		p.mu.Lock()
-		for c := range p.conns {
-			_ = c.Close()
-		}
-		p.mu.Unlock()
-	})
-	return p
-}
-
-func (p *stallProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-func (p *stallProxy) pipe(dst, src net.Conn) {
-	defer func() {
-		_ = dst.Close()
-		_ = src.Close()
-		p.mu.Lock()
-		delete(p.conns, dst)
-		delete(p.conns, src)
-		p.mu.Unlock()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if !p.pass() {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// pass waits while the proxy is stalled and reports whether what was read
-// may go on.
-func (p *stallProxy) pass() bool {
-	p.mu.Lock()
-	g, drop := p.gate, p.drop
-	p.mu.Unlock()
-	if g == nil {
-		return true
-	}
-	<-g
-	return !drop
-}
-
-func (p *stallProxy) stall(drop bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate == nil {
-		p.gate, p.drop = make(chan struct{}), drop
-	}
-}
-
-func (p *stallProxy) resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate == nil {
-		return
-	}
-	if p.drop {
-		for c := range p.conns {
-			_ = c.Close()
-		}
-	}
-	close(p.gate)
-	p.gate = nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,123 +16,6 @@ import (
 	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 )
-
-// stallProxy forwards TCP connections to a target until stall: then it
-// accepts and reads but forwards nothing, as a Redis that stopped answering
-// looks to its clients. resume forwards again; with drop set, what it held
-// is lost and the connections that lived through the stall are reset (a
-// partition that outlasted them), otherwise what it held goes on late.
-type stallProxy struct {
-	target string
-	addr   string
-	ln     net.Listener
-
-	mu    sync.Mutex
-	gate  chan struct{} // not nil while stalled; closed by resume
-	drop  bool
-	conns map[net.Conn]struct{}
-}
-
-func startStallProxy(t *testing.T, target string) *stallProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{target: target, addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() {
-		p.resume()
-		_ = ln.Close()
-		p.mu.Lock()
-		for c := range p.conns {
-			_ = c.Close()
-		}
-		p.mu.Unlock()
-	})
-	return p
-}
-
-func (p *stallProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-func (p *stallProxy) pipe(dst, src net.Conn) {
-	defer func() {
-		_ = dst.Close()
-		_ = src.Close()
-		p.mu.Lock()
-		delete(p.conns, dst)
-		delete(p.conns, src)
-		p.mu.Unlock()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if !p.pass() {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// pass waits while the proxy is stalled and reports whether what was read
-// may go on.
-func (p *stallProxy) pass() bool {
-	p.mu.Lock()
-	g, drop := p.gate, p.drop
-	p.mu.Unlock()
-	if g == nil {
-		return true
-	}
-	<-g
-	return !drop
-}
-
-func (p *stallProxy) stall(drop bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate == nil {
-		p.gate, p.drop = make(chan struct{}), drop
-	}
-}
-
-func (p *stallProxy) resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate == nil {
-		return
-	}
-	if p.drop {
-		for c := range p.conns {
-			_ = c.Close()
-		}
-	}
-	close(p.gate)
-	p.gate = nil
-}
 
 // instanceThrough is one BFF instance's views, its Redis client (and so its
 // invalidation bus) going through proxy.
@@ -168,8 +50,8 @@ func TestStalledRedisServesNothingStale(t *testing.T) {
 func stalledRedis(t *testing.T, drop bool) {
 	v0, db, rdb := setup(t)
 	opts := rdb.(*redis.Client).Options()
-	proxy := startStallProxy(t, opts.Addr)
-	writer, other := instanceThrough(t, proxy.addr, v0), instanceThrough(t, proxy.addr, v0)
+	proxy := testenv.StartStallProxy(t, opts.Addr)
+	writer, other := instanceThrough(t, proxy.Addr, v0), instanceThrough(t, proxy.Addr, v0)
 	const id = "WF-T-1"
 	ctx := context.Background()
 	for _, v := range []*Views{writer, other} {
@@ -224,7 +106,7 @@ func stalledRedis(t *testing.T, drop bool) {
 		}()
 	}
 
-	proxy.stall(drop)
+	proxy.Stall(drop)
 	time.Sleep(500 * time.Millisecond)
 	// The intake commits a change, then writes it through: Redis does not
 	// answer.
@@ -243,7 +125,7 @@ func stalledRedis(t *testing.T, drop bool) {
 	cancel()
 	t.Logf("write-through into the stall: %v after %v", err, time.Since(start).Round(time.Millisecond))
 	time.Sleep(7 * time.Second) // longer than the subscription's health limit
-	proxy.resume()
+	proxy.Resume()
 	t.Logf("Redis back after %v", time.Since(time.Unix(0, committedAt.Load())).Round(time.Millisecond))
 	time.Sleep(5 * time.Second)
 	close(stop)

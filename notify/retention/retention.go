@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/redislock"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -98,7 +100,7 @@ var ErrLocked = errors.New("retention: another instance is pruning")
 // Pruner removes rows past their window.
 type Pruner struct {
 	c       Config
-	lock    *lock
+	lock    *redislock.Lock
 	removed *prometheus.CounterVec
 }
 
@@ -121,7 +123,7 @@ func New(c Config) (*Pruner, error) {
 	}
 	p := &Pruner{c: c}
 	if c.Redis != nil {
-		p.lock = newLock(c.Redis, c.RedisPrefix+"{retention}:lock", 2*time.Minute)
+		p.lock = redislock.New(c.Redis, c.RedisPrefix+"{retention}:lock", 2*time.Minute)
 	}
 	p.removed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "zsb_retention_removed_total",
@@ -172,14 +174,14 @@ func total(c Counts) int64 {
 func (p *Pruner) Prune(ctx context.Context) (Counts, error) {
 	counts := Counts{}
 	if p.lock != nil {
-		held, err := p.lock.acquire(ctx)
+		held, err := p.lock.Acquire(ctx)
 		if err != nil {
 			return counts, err
 		}
 		if !held {
 			return counts, ErrLocked
 		}
-		defer func() { _ = p.lock.release(context.WithoutCancel(ctx)) }()
+		defer func() { _ = p.lock.Release(context.WithoutCancel(ctx)) }()
 	}
 	now := p.c.Now().UTC()
 	w := p.c.Windows
@@ -215,7 +217,7 @@ func (p *Pruner) Prune(ctx context.Context) (Counts, error) {
 				break
 			}
 			if p.lock != nil {
-				if held, err := p.lock.acquire(ctx); err != nil || !held {
+				if held, err := p.lock.Acquire(ctx); err != nil || !held {
 					return counts, errors.Join(ErrLocked, err)
 				}
 			}

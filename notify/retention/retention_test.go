@@ -202,7 +202,7 @@ func TestOnlyTheLockHolderPrunes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if held, err := holder.lock.acquire(ctx); err != nil || !held {
+	if held, err := holder.lock.Acquire(ctx); err != nil || !held {
 		t.Fatalf("acquire: %v %v", held, err)
 	}
 	if _, err := other.Prune(ctx); !errors.Is(err, ErrLocked) {
@@ -211,14 +211,14 @@ func TestOnlyTheLockHolderPrunes(t *testing.T) {
 	if n := count(t, db, &models.PushAttempt{}, ""); n != 1 {
 		t.Fatal("pruned without the lock")
 	}
-	if err := holder.lock.release(ctx); err != nil {
+	if err := holder.lock.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := other.Prune(ctx); err != nil || c[TablePushAttempts] != 1 {
 		t.Fatalf("pass after release: %v, %v", c, err)
 	}
 	// The pass let go of the lock: the first pruner can take it again.
-	if held, err := holder.lock.acquire(ctx); err != nil || !held {
+	if held, err := holder.lock.Acquire(ctx); err != nil || !held {
 		t.Fatalf("lock not released after the pass: %v %v", held, err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/weifang/kaigong-zsb/internal/redislock"
+
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
@@ -48,7 +50,7 @@ type Config struct {
 type Service struct {
 	c     Config
 	nudge func()
-	lock  *redisLock
+	lock  *redislock.Lock
 }
 
 // New builds the task service; nudge (the pipeline's Nudge, may be nil)
@@ -71,7 +73,7 @@ func New(c Config, nudge func()) (*Service, error) {
 	}
 	s := &Service{c: c, nudge: nudge}
 	if c.Redis != nil {
-		s.lock = newRedisLock(c.Redis, c.RedisPrefix+"{notify}:deadline-lock", max(2*c.ScanInterval, 30*time.Second))
+		s.lock = redislock.New(c.Redis, c.RedisPrefix+"{notify}:deadline-lock", max(2*c.ScanInterval, 30*time.Second))
 	}
 	return s, nil
 }
@@ -99,7 +101,7 @@ func (s *Service) Run(ctx context.Context) {
 			s.wake()
 		}
 		if s.lock != nil {
-			if held, err := s.lock.acquire(work); err == nil && held {
+			if held, err := s.lock.Acquire(work); err == nil && held {
 				if n, err := s.ScanDeadlines(work); err != nil {
 					s.c.Log.WarnContext(work, "tasks: deadline scan", "err", err)
 				} else if n > 0 {
@@ -110,7 +112,7 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			if s.lock != nil {
-				_ = s.lock.release(work)
+				_ = s.lock.Release(work)
 			}
 			return
 		case <-t.C:

@@ -1,4 +1,4 @@
-package tasks
+package redislock
 
 import (
 	"context"
@@ -12,24 +12,24 @@ func TestSchedulerLockHasOneHolder(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	ctx := context.Background()
 	key := prefix + "{notify}:deadline-lock"
-	a := newRedisLock(rdb, key, time.Minute)
-	b := newRedisLock(rdb, key, time.Minute)
-	if ok, err := a.acquire(ctx); !ok || err != nil {
+	a := New(rdb, key, time.Minute)
+	b := New(rdb, key, time.Minute)
+	if ok, err := a.Acquire(ctx); !ok || err != nil {
 		t.Fatalf("first acquire = %v, %v", ok, err)
 	}
-	if ok, _ := b.acquire(ctx); ok {
+	if ok, _ := b.Acquire(ctx); ok {
 		t.Fatal("second holder acquired a held lock")
 	}
-	if err := b.release(ctx); err != nil {
+	if err := b.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := a.acquire(ctx); !ok {
+	if ok, _ := a.Acquire(ctx); !ok {
 		t.Fatal("a stranger's release freed the lock")
 	}
-	if err := a.release(ctx); err != nil {
+	if err := a.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := b.acquire(ctx); !ok {
+	if ok, _ := b.Acquire(ctx); !ok {
 		t.Fatal("lock not free after its holder released it")
 	}
 }
