@@ -127,6 +127,9 @@ func runVendorDrill(t *testing.T, v vendorDrill, outage time.Duration) {
 		s.extra[k] = val
 	}
 	s.extra["BFF_DEV_STAND_INS"] = "false" // nothing but the sink process
+	// Seven of these run at once beside the other drills: a small pool
+	// each keeps them within PostgreSQL's max_connections.
+	s.extra["BFF_DB_MAX_CONNS"] = "4"
 	b := s.startBFF("bff-" + v.provider)
 
 	// Each user has several devices of the provider: a notice to the user

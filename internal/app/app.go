@@ -87,7 +87,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	if a.DB, err = store.Open(ctx, cfg.DatabaseURL, log); err != nil {
+	if a.DB, err = store.Open(ctx, cfg.DatabaseURL, log); err == nil {
+		err = a.DB.SetMaxConns(cfg.DBMaxConns)
+	}
+	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.DB.Close)

@@ -56,6 +56,7 @@ type Config struct {
 	TrustedProxyHeader string        // BFF_TRUSTED_PROXY_HEADER
 	AccessLog          bool          // BFF_ACCESS_LOG
 	PprofAddr          string        // BFF_PPROF_ADDR
+	DBMaxConns         int           // BFF_DB_MAX_CONNS
 
 	// Retention windows (0 keeps that kind of row forever) and how often
 	// the pruner runs; see notify/retention.
@@ -102,6 +103,7 @@ var Vars = append([]Var{
 	{"BFF_TRUSTED_PROXY_HEADER", "", "header carrying the client address when behind a proxy, e.g. X-Forwarded-For"},
 	{"BFF_ACCESS_LOG", "true", "log one line per request"},
 	{"BFF_PPROF_ADDR", "", "ops-only address for Go profiling (net/http/pprof); empty: off"},
+	{"BFF_DB_MAX_CONNS", "24", "PostgreSQL connections this instance may hold (mind the server's max_connections across instances)"},
 	{"BFF_RETENTION_INTERVAL", "10m", "how often the retention pruner runs (on one instance at a time)"},
 	{"BFF_RETENTION_EVENT_BODIES", "30d", "raw upstream event bodies are cleared after this (the timeline rows stay); 0: kept forever"},
 	{"BFF_RETENTION_OUTBOX", "7d", "processed outbox entries are removed after this (unprocessed ones and dead letters never); 0: kept forever"},
@@ -145,6 +147,10 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 	c.SeedDemo = p.boolean("BFF_SEED_DEMO", c.Env == EnvDevelopment)
 	c.AccessLog = p.boolean("BFF_ACCESS_LOG", true)
 	c.PprofAddr = p.str("BFF_PPROF_ADDR", "")
+	c.DBMaxConns = p.integer("BFF_DB_MAX_CONNS", 24)
+	if c.DBMaxConns < 2 || c.DBMaxConns > 500 {
+		p.fail("BFF_DB_MAX_CONNS: must be between 2 and 500")
+	}
 	c.Providers = p.parseProviders()
 	c.RetentionInterval = p.duration("BFF_RETENTION_INTERVAL", 10*time.Minute)
 	c.RetentionEventBodies = p.window("BFF_RETENTION_EVENT_BODIES", 30*day)

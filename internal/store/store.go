@@ -170,6 +170,21 @@ func (d *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
+// SetMaxConns bounds the PostgreSQL connection pool at n (24 unless set);
+// SQLite keeps its own bound.
+func (d *DB) SetMaxConns(n int) error {
+	if d.Dialect != "postgres" || n <= 0 {
+		return nil
+	}
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	return nil
+}
+
 // Close closes the connection pool.
 func (d *DB) Close() error {
 	sqlDB, err := d.DB.DB()
