@@ -82,6 +82,9 @@ func (s *stack) env(port int) []string {
 		"FCM_ENDPOINT":      pushsink.Endpoint(s.sink.base),
 		"BFF_DIGEST_WINDOW": "0s", // one push per change, so pushes can be counted per change
 		"BFF_ACCESS_LOG":    "false",
+		// A score of drills run at once, some with several instances: a
+		// small pool each keeps them within PostgreSQL's 100 connections.
+		"BFF_DB_MAX_CONNS": "6",
 	}
 	for k, v := range s.extra {
 		vars[k] = v
