@@ -174,11 +174,13 @@ type Notification struct {
 
 // Device is one app installation that can receive pushes.
 type Device struct {
-	InstallationID string `gorm:"primaryKey;size:128"`
-	UserID         int64  `gorm:"index;not null"`
-	Platform       string `gorm:"size:16;not null"`
-	Provider       string `gorm:"size:16;not null"`
-	PushToken      string `gorm:"size:4096;not null"`
+	InstallationID string `gorm:"primaryKey;size:128;index:idx_devices_user_provider,priority:3"`
+	// A user's devices are read in (provider, installation id) order when a
+	// push to them is planned in chunks.
+	UserID    int64  `gorm:"index:idx_devices_user_provider,priority:1;not null"`
+	Platform  string `gorm:"size:16;not null"`
+	Provider  string `gorm:"size:16;not null;index:idx_devices_user_provider,priority:2"`
+	PushToken string `gorm:"size:4096;not null"`
 	// PushTokenHash is the SHA-256 of PushToken, unique so that a token moves
 	// to whichever user registered it last (tokens are too long to index).
 	PushTokenHash string `gorm:"size:64;uniqueIndex;not null"`

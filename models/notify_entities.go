@@ -24,8 +24,15 @@ type PushJob struct {
 	// ReceivedAt is when the upstream event behind the notice arrived, for
 	// the event-to-push latency histogram.
 	ReceivedAt time.Time `gorm:"not null"`
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// PlanProvider and PlanAfter are where planning a large fan-out got
+	// to: its deliveries are planned in chunks, in (provider,
+	// installation id) order, each sent as soon as it is planned, and the
+	// job stays pending (DueAt is the planner's lease) until the last
+	// chunk. Empty PlanAfter: nothing planned yet.
+	PlanProvider string `gorm:"size:16;not null;default:''"`
+	PlanAfter    string `gorm:"size:128;not null;default:''"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Push delivery states.

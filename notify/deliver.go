@@ -51,9 +51,10 @@ type deliverer struct {
 func (dv *deliverer) process(ctx context.Context, id int64) error {
 	now := dv.d.Now()
 	var (
-		jobs    []models.PushJob   // jobs left to the dispatcher to plan
-		planned bool               // deliveries were planned here, for the dispatcher to send
-		leased  [][]leasedDelivery // deliveries planned leased to a reserved sender
+		jobs    []models.PushJob // jobs left to the dispatcher to plan
+		planned bool             // deliveries were planned here, for the dispatcher to send
+		leased  []straight       // deliveries planned leased to a reserved sender
+		later   []models.PushJob // jobs of those planned in part: indexed for the planner's lease end
 	)
 	// Pushes due now are written leased to this instance and sent at once
 	// only when a sender is free to take them as soon as the transaction
@@ -62,7 +63,7 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 	// (This is the pipeline's one shortcut; see Pipeline.sendStraight.)
 	reserved := dv.senders != nil && dv.d.DB.Dialect == "postgres" && dv.senders.reserve()
 	err := dv.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		jobs, planned, leased = nil, false, nil
+		jobs, planned, leased, later = nil, false, nil, nil
 		payload, ok, err := claim(tx, dv.d.DB.Dialect, id, now)
 		if err != nil || !ok {
 			return err
@@ -89,7 +90,10 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 			}
 			switch {
 			case len(r.leased) > 0:
-				leased = append(leased, r.leased)
+				leased = append(leased, straight{first: r.leased, rest: r.rest})
+				if r.rest != nil {
+					later = append(later, *r.job)
+				}
 			case r.planned:
 				planned = true
 			case r.job != nil:
@@ -125,7 +129,11 @@ func (dv *deliverer) process(ctx context.Context, id int64) error {
 		dv.d.Metrics.handoffs.WithLabelValues("dispatcher").Inc()
 	}
 	if len(jobs) > 0 {
-		dv.index(ctx, jobs)
+		dv.index(ctx, jobs, true)
+	}
+	if len(later) > 0 {
+		// Only for a dead planner: the sender plans the rest now.
+		dv.index(ctx, later, false)
 	}
 	if planned && dv.send != nil {
 		dv.send()
@@ -167,6 +175,7 @@ type inboxResult struct {
 	fresh   bool             // the notice is new: the caller counts it unread
 	planned bool             // its deliveries were planned (the job is done)
 	leased  []leasedDelivery // planned leased to this instance, to hand off
+	rest    *fanout          // the rest of leased's push, planned by the sender
 }
 
 // inbox writes u's notification of n and, when u's preferences allow a push,
@@ -228,7 +237,10 @@ func (dv *deliverer) inbox(tx *gorm.DB, n outbox.Note, u models.User, p Preferen
 	unread := w.unread + 1
 	r := inboxResult{job: &job, fresh: true, planned: true}
 	if lease {
-		r.leased, err = dv.disp.planLeased(tx, job, row, unread, now)
+		r.leased, r.rest, err = dv.disp.planLeased(tx, job, row, unread, now)
+		if r.rest != nil {
+			job.State, job.DueAt = models.PushJobPending, now.Add(deliveryLease).UTC()
+		}
 	} else {
 		_, err = dv.disp.planNotes(tx, []models.PushJob{job}, []models.Notification{row}, unread, now)
 	}
@@ -309,10 +321,11 @@ func errNoRow(n int) error {
 }
 
 // index tells the dispatcher, through the wake-up sorted set, when the jobs
-// fall due, and wakes this instance's dispatcher at once (it runs as soon as
-// the transaction committed, not at its next poll). The database stays the
-// truth: a lost index only delays work until the dispatcher's periodic scan.
-func (dv *deliverer) index(ctx context.Context, jobs []models.PushJob) {
+// fall due, and with wake set wakes this instance's dispatcher at once (it
+// runs as soon as the transaction committed, not at its next poll). The
+// database stays the truth: a lost index only delays work until the
+// dispatcher's periodic scan.
+func (dv *deliverer) index(ctx context.Context, jobs []models.PushJob, wake bool) {
 	if dv.d.Redis == nil {
 		return
 	}
@@ -323,7 +336,7 @@ func (dv *deliverer) index(ctx context.Context, jobs []models.PushJob) {
 	if err := dv.d.Redis.ZAdd(ctx, dv.keys.wake, zs...).Err(); err != nil {
 		dv.d.Log.WarnContext(ctx, "notify: wake index", "err", err)
 	}
-	if dv.wake != nil {
+	if wake && dv.wake != nil {
 		dv.wake()
 	}
 }

@@ -406,7 +406,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	w := newWorld(t, 0)
 	w.upsert(false)
 	ctx := context.Background()
-	pool := &pooledSenders{p: w.pipe, slots: make(chan struct{}, 1), handed: make(chan [][]leasedDelivery, 1)}
+	pool := &pooledSenders{p: w.pipe, slots: make(chan struct{}, 1), handed: make(chan []straight, 1)}
 	w.pipe.cons.dv.senders = pool
 
 	delivery := func(code string) models.PushDelivery {

@@ -101,11 +101,13 @@ func (ds *dispatcher) planDue(ctx context.Context) (int, error) {
 			}
 			group := []models.PushJob{j}
 			taken[j.NotificationID] = true
-			if !j.Critical && ds.d.Settings.DigestWindow > 0 {
+			// A push planned in part (its planner stopped between chunks)
+			// goes on alone, to the devices it has not reached.
+			if !j.Critical && ds.d.Settings.DigestWindow > 0 && j.PlanAfter == "" {
 				// The rest of the burst: this user's other ordinary jobs for
 				// the project due within the window join this push.
 				var more []models.PushJob
-				if err := ds.d.DB.SkipLocked(tx).Where("state = ? AND user_id = ? AND project_id = ? AND critical = ? AND due_at <= ? AND notification_id <> ?",
+				if err := ds.d.DB.SkipLocked(tx).Where("state = ? AND user_id = ? AND project_id = ? AND critical = ? AND due_at <= ? AND notification_id <> ? AND plan_after = ''",
 					models.PushJobPending, j.UserID, j.ProjectID, false, now.Add(ds.d.Settings.DigestWindow).UTC(), j.NotificationID).
 					Order("due_at").Find(&more).Error; err != nil {
 					return err
@@ -198,44 +200,164 @@ func (ds *dispatcher) plan(tx *gorm.DB, group []models.PushJob, now time.Time, p
 
 // planNotes writes the deliveries of plan once the group's notices (oldest
 // first) and the user's unread count are known; the caller moves the jobs
-// on.
+// on. A job planned in part before (its planner stopped between chunks)
+// is planned from where it got to.
 func (ds *dispatcher) planNotes(tx *gorm.DB, group []models.PushJob, notes []models.Notification, unread int64, now time.Time) (int64, error) {
 	id, payload, err := ds.render(tx, group, notes, unread)
 	if err != nil {
 		return 0, err
 	}
-	q, args := ds.deliveriesInsert(id, payload, group[len(group)-1].UserID, earliest(group), firstDue(group, now), now, false)
+	lead := group[len(group)-1]
+	q, args := ds.deliveriesInsert(planSpec{id: id, payload: payload, userID: lead.UserID, received: earliest(group),
+		due: firstDue(group, now), now: now, after: cursorOf(lead)})
 	res := tx.Exec(q, args...)
 	return res.RowsAffected, res.Error
 }
 
+// Chunks of a fan-out planned by the instance that sends it.
+const (
+	// firstChunk is how many of a fresh push's deliveries the stream
+	// reader plans in its own transaction: the first push leaves as soon
+	// as it commits, however many devices follow.
+	firstChunk = deliveryBatch
+	// nextChunk is how many each further planning statement writes.
+	nextChunk = 2 * deliveryBatch
+)
+
+// cursor is where chunked planning got to in a user's devices, in
+// (provider, installation id) order; the zero cursor is the start.
+type cursor struct{ provider, installationID string }
+
+func cursorOf(j models.PushJob) cursor { return cursor{j.PlanProvider, j.PlanAfter} }
+
+// fanout is the rest of a push whose first chunk was planned leased to this
+// instance: the sender that took the first chunk plans and sends the rest,
+// chunk by chunk (dispatcher.planNext). Its job stays pending meanwhile,
+// due when the planner's lease ends, so any instance's dispatcher finishes
+// it if this one dies.
+type fanout struct {
+	notificationID string
+	userID         int64
+	payload        string
+	received, due  time.Time
+	after          cursor
+}
+
 // planLeased is planNotes for one fresh notice due now whose push this
-// instance sends itself as soon as tx commits: the deliveries are written
-// leased to it (their first attempt counted, as lease does) and returned
-// with their devices, so no lease statement runs before the send. If the
-// instance dies before sending, the lease runs out and any instance's
-// dispatcher takes them. PostgreSQL only (it needs an INSERT in a WITH).
-func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.Notification, unread int64, now time.Time) ([]leasedDelivery, error) {
+// instance sends itself as soon as tx commits: up to firstChunk deliveries
+// are written leased to it (their first attempt counted, as lease does) and
+// returned with their devices, so no lease statement runs before the send.
+// When the user has more devices, the job stays pending with its cursor and
+// the rest is returned for the sender to plan. If the instance dies before
+// sending, the lease runs out and any instance's dispatcher takes them.
+// PostgreSQL only (it needs an INSERT in a WITH).
+func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.Notification, unread int64, now time.Time) ([]leasedDelivery, *fanout, error) {
 	id, payload, err := ds.render(tx, []models.PushJob{job}, []models.Notification{note}, unread)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	q, args := ds.deliveriesInsert(id, payload, job.UserID, job.ReceivedAt, firstDue([]models.PushJob{job}, now), now, true)
+	spec := planSpec{id: id, payload: payload, userID: job.UserID, received: job.ReceivedAt,
+		due: firstDue([]models.PushJob{job}, now), now: now, leased: true, limit: firstChunk}
+	q, args := ds.deliveriesInsert(spec)
 	var batch []leasedDelivery
 	err = tx.Raw(`WITH planned AS (`+q+` RETURNING `+leasedColumns+`)
 		SELECT planned.*, dev.provider, dev.push_token, dev.active, dev.user_id, true AS device_found
-		FROM planned JOIN devices AS dev ON dev.installation_id = planned.installation_id`, args...).Scan(&batch).Error
-	return batch, err
+		FROM planned JOIN devices AS dev ON dev.installation_id = planned.installation_id
+		ORDER BY dev.provider, dev.installation_id`, args...).Scan(&batch).Error
+	if err != nil || len(batch) < firstChunk {
+		return batch, nil, err
+	}
+	last := batch[len(batch)-1]
+	rest := &fanout{notificationID: id, userID: job.UserID, payload: payload, received: spec.received, due: spec.due,
+		after: cursor{last.Provider, last.InstallationID}}
+	err = tx.Model(&models.PushJob{}).Where("notification_id = ?", job.NotificationID).
+		Updates(map[string]any{"state": models.PushJobPending, "plan_provider": rest.after.provider, "plan_after": rest.after.installationID,
+			"due_at": now.Add(deliveryLease).UTC(), "updated_at": now.UTC()}).Error
+	return batch, rest, err
 }
 
-// deliveriesInsert is the statement that plans push id to each of the
-// user's active, deliverable devices, copied from the devices table in one
-// statement (a user with thousands of devices costs one round trip); the
-// primary key drops a delivery planned before. leased writes them leased to
-// this instance with their first attempt counted. due is when the push fell
-// due (it is the deliveries' next_at, from which zsb_push_due_to_sent_seconds
-// is measured).
-func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, received, due, now time.Time, leased bool) (string, []any) {
+// planNext plans the next chunk of f leased to this instance, in one
+// statement: it locks f's job, writes up to nextChunk deliveries after f's
+// cursor, and moves the job's cursor on (done with the last chunk; its
+// lease renewed otherwise). It returns the chunk with its devices and what
+// is left, nil when nothing is. Nothing is returned when the job is no
+// longer at f's cursor (another instance's dispatcher took it over after
+// this one's lease ran out): the other one plans the rest.
+//
+// The commit does not wait for the log's flush, as the stream reader's
+// does not: the deliveries derive from the job, and a push sent from them
+// is recorded by a synchronous commit, which flushes the log up to itself.
+func (ds *dispatcher) planNext(ctx context.Context, f *fanout) ([]leasedDelivery, *fanout, error) {
+	now := ds.d.Now().UTC()
+	var batch []leasedDelivery
+	err := ds.d.DB.WithContext(ctx).Raw(`WITH relax AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+		job AS MATERIALIZED (
+			SELECT notification_id FROM push_jobs, relax
+			WHERE notification_id = ? AND state = ? AND plan_provider = ? AND plan_after = ?
+			FOR UPDATE OF push_jobs),
+		next AS MATERIALIZED (
+			SELECT dev.installation_id, dev.provider, dev.push_token, dev.active, dev.user_id FROM devices AS dev, job
+			WHERE dev.user_id = ? AND dev.active = ? AND dev.provider IN ? AND (dev.provider, dev.installation_id) > (?, ?)
+			ORDER BY dev.provider, dev.installation_id LIMIT ?),
+		last AS (SELECT provider, installation_id FROM next ORDER BY provider DESC, installation_id DESC LIMIT 1),
+		planned AS (
+			INSERT INTO push_deliveries
+				(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
+			SELECT ?, installation_id, ?, CAST(? AS timestamptz), 1, CAST(? AS timestamptz), ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz)
+			FROM next
+			ON CONFLICT DO NOTHING
+			RETURNING `+leasedColumns+`),
+		moved AS (
+			UPDATE push_jobs SET
+				state = CASE WHEN (SELECT count(*) FROM next) < ? THEN ? ELSE ? END,
+				plan_provider = COALESCE((SELECT provider FROM last), plan_provider),
+				plan_after = COALESCE((SELECT installation_id FROM last), plan_after),
+				due_at = ?, updated_at = ?
+			WHERE notification_id IN (SELECT notification_id FROM job)
+			RETURNING 1)
+		SELECT planned.*, next.provider, next.push_token, next.active, next.user_id, true AS device_found,
+			(SELECT count(*) FROM next) AS chunk
+		FROM planned JOIN next ON next.installation_id = planned.installation_id
+		ORDER BY next.provider, next.installation_id`,
+		f.notificationID, models.PushJobPending, f.after.provider, f.after.installationID,
+		f.userID, true, ds.providers, f.after.provider, f.after.installationID, nextChunk,
+		f.notificationID, models.DeliveryPending, f.due.UTC(), now.Add(deliveryLease), f.payload, f.received.UTC(), now, now,
+		nextChunk, models.PushJobDone, models.PushJobPending, now.Add(deliveryLease), now).Scan(&batch).Error
+	if err != nil || len(batch) == 0 {
+		return nil, nil, err
+	}
+	out := batch
+	if batch[0].Chunk < nextChunk || len(out) < batch[0].Chunk {
+		// The last chunk; or some of this chunk had been planned by another
+		// instance meanwhile, which has the job's cursor as well now.
+		return out, nil, nil
+	}
+	last := out[len(out)-1]
+	next := *f
+	next.after = cursor{last.Provider, last.InstallationID}
+	return out, &next, nil
+}
+
+// planSpec is what deliveriesInsert plans: push id to each of the user's
+// deliverable devices after the cursor (all of them, or the first limit
+// in (provider, installation id) order).
+type planSpec struct {
+	id, payload        string
+	userID             int64
+	received, due, now time.Time
+	leased             bool
+	after              cursor
+	limit              int // 0: no limit
+}
+
+// deliveriesInsert is the statement that plans a push to the user's active,
+// deliverable devices, copied from the devices table in one statement (a
+// user with thousands of devices costs one round trip); the primary key
+// drops a delivery planned before. leased writes them leased to this
+// instance with their first attempt counted. due is when the push fell due
+// (it is the deliveries' next_at, from which zsb_push_due_to_sent_seconds is
+// measured).
+func (ds *dispatcher) deliveriesInsert(s planSpec) (string, []any) {
 	// PostgreSQL types the parameters of a SELECT list as text, which does
 	// not convert to a timestamp column by itself; SQLite keeps times as
 	// text and must not see the cast (it would make them numbers).
@@ -244,17 +366,38 @@ func (ds *dispatcher) deliveriesInsert(id, payload string, userID int64, receive
 		ts = "CAST(? AS timestamptz)"
 	}
 	attempts, leaseUntil := 0, (*time.Time)(nil)
-	if leased {
-		until := now.Add(deliveryLease).UTC()
+	if s.leased {
+		until := s.now.Add(deliveryLease).UTC()
 		attempts, leaseUntil = 1, &until
 	}
-	return `INSERT INTO push_deliveries
+	q := `INSERT INTO push_deliveries
 		(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
 		SELECT ?, installation_id, ?, ` + ts + `, ?, ` + ts + `, ?, ` + ts + `, ` + ts + `, ` + ts + ` FROM devices
-		WHERE user_id = ? AND active = ? AND provider IN ?
-		ON CONFLICT DO NOTHING`,
-		[]any{id, models.DeliveryPending, due.UTC(), attempts, leaseUntil, payload, received.UTC(), now.UTC(), now.UTC(),
-			userID, true, ds.providers}
+		WHERE user_id = ? AND active = ? AND provider IN ?`
+	args := []any{s.id, models.DeliveryPending, s.due.UTC(), attempts, leaseUntil, s.payload, s.received.UTC(), s.now.UTC(), s.now.UTC(),
+		s.userID, true, ds.providers}
+	if s.after.installationID != "" {
+		q += ` AND (provider, installation_id) > (?, ?)`
+		args = append(args, s.after.provider, s.after.installationID)
+	}
+	if s.limit > 0 {
+		q += ` ORDER BY provider, installation_id LIMIT ?`
+		args = append(args, s.limit)
+	}
+	return q + `
+		ON CONFLICT DO NOTHING`, args
+}
+
+// batchSize is the most deliveries to provider one Send call is given: the
+// provider's own batch limit where the sender tells it (a push.Router
+// does), at most deliveryBatch otherwise.
+func (ds *dispatcher) batchSize(provider string) int {
+	if s, ok := ds.d.Sender.(interface{ MaxBatch(provider string) int }); ok {
+		if n := s.MaxBatch(provider); n > 0 {
+			return n
+		}
+	}
+	return deliveryBatch
 }
 
 // deliverable lists the device providers pushes are planned for: those the
@@ -353,6 +496,7 @@ type leasedDelivery struct {
 	Active      bool
 	UserID      int64 // the device's user, whose preferences decide
 	DeviceFound bool
+	Chunk       int // planNext: how many devices its chunk took
 }
 
 // lease takes up to deliveryBatch due deliveries for this instance until
@@ -425,8 +569,10 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 // (the batch was planned in the transaction that read the preferences, the
 // straight shortcut), the users' preferences are read again, once for the
 // batch, and a push they no longer allow is withheld instead of sent. The
-// provider call runs under sendTimeout.
-func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decided bool) error {
+// provider call runs under sendTimeout; sent, when set, is called once it
+// returned (or was not needed), before the outcomes are recorded.
+func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decided bool, sent func()) error {
+
 	now := ds.d.Now()
 	var prefs map[int64]Preferences
 	if !decided {
@@ -440,6 +586,9 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 		}
 		var err error
 		if prefs, err = loadPrefs(ds.d.DB.WithContext(ctx), users); err != nil {
+			if sent != nil {
+				sent()
+			}
 			return err // the lease stands; the deliveries are taken again when it ends
 		}
 	}
@@ -486,6 +635,9 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 			results[index[j]] = r
 		}
 		cancel()
+	}
+	if sent != nil {
+		sent()
 	}
 	return ds.record(ctx, batch, results, ds.d.Now())
 }

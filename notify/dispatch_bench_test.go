@@ -103,3 +103,72 @@ func BenchmarkFanOut2000(b *testing.B) { benchFanOut(b, discardSender{}) }
 // BenchmarkFanOut2000Sink is the same fan-out sent over HTTP to the local
 // FCM sink through the real FCM client.
 func BenchmarkFanOut2000Sink(b *testing.B) { benchFanOut(b, nil) }
+
+// BenchmarkStraightFanOut2000 is one item change pushed to the 2,000
+// devices of one user (plus the user's first) the way an event takes it
+// when a sender is free: the stream reader plans the first chunk leased,
+// the sender plans the rest chunk by chunk and records every outcome. The
+// sender accepts everything in process, so what it measures is the
+// pipeline's own cost per push: this process's CPU, and PostgreSQL's (its
+// backends serving this benchmark's connections) on PostgreSQL.
+func BenchmarkStraightFanOut2000(b *testing.B) {
+	w := fanOutWorld(b, 2000)
+	w.upsert(false)
+	w.drain()
+	w.pipe.disp.d.Sender = discardSender{}
+	ctx := context.Background()
+	var before int64
+	if err := w.d.DB.Model(&models.PushDelivery{}).Count(&before).Error; err != nil {
+		b.Fatal(err)
+	}
+	pg0 := pgBackendCPU(b, w)
+	cpu0 := testenv.CPUTime(b)
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		w.clock.Add(time.Second)
+		w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": fmt.Sprintf("缺图 %d", i)})
+		if _, err := w.pipe.relay.relayOnce(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu, pg := testenv.CPUTime(b)-cpu0, pgBackendCPU(b, w)-pg0
+	var after int64
+	if err := w.d.DB.Model(&models.PushDelivery{}).Where("state = ?", models.DeliverySent).Count(&after).Error; err != nil {
+		b.Fatal(err)
+	}
+	pushes := after - before
+	if pushes < int64(b.N)*2001 {
+		b.Fatalf("%d pushes sent, want at least %d", pushes, b.N*2001)
+	}
+	b.ReportMetric(float64(pushes)/b.Elapsed().Seconds(), "pushes/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(pushes), "cpu-µs/push")
+	if w.d.DB.Dialect == "postgres" {
+		b.ReportMetric(float64(pg.Microseconds())/float64(pushes), "pg-cpu-µs/push")
+	}
+}
+
+// pgBackendCPU is the CPU time so far of the PostgreSQL backends serving
+// this process's connections (those with its application_name; the
+// benchmark's pool keeps them open), or 0 on SQLite.
+func pgBackendCPU(b *testing.B, w *world) time.Duration {
+	b.Helper()
+	if w.d.DB.Dialect != "postgres" {
+		return 0
+	}
+	var pids []int
+	if err := w.d.DB.Raw(`SELECT pid FROM pg_stat_activity WHERE application_name = current_setting('application_name')
+		AND application_name <> ''`).Scan(&pids).Error; err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		total += testenv.ProcCPU(pid)
+	}
+	return total
+}

@@ -198,7 +198,7 @@ func TestLateAnswerCannotUndoASend(t *testing.T) {
 	if err != nil || len(second) != 1 || second[0].Attempts != 2 {
 		t.Fatalf("second lease = %+v, %v; want the delivery again, attempt 2", second, err)
 	}
-	if err := w.pipe.disp.deliver(ctx, second, false); err != nil {
+	if err := w.pipe.disp.deliver(ctx, second, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := w.deliveryOf("GH-02"); d.State != models.DeliverySent {

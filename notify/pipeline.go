@@ -106,15 +106,23 @@ func (p *Pipeline) wakeDispatcher() {
 	}
 }
 
+// straight is a push a stream reader planned leased to this instance: its
+// first chunk of deliveries, and the rest (nil when there is none), which
+// the sender plans chunk by chunk while it sends.
+type straight struct {
+	first []leasedDelivery
+	rest  *fanout
+}
+
 // handing sends deliveries a stream reader planned leased to this
 // instance.
 type handing interface {
 	// reserve takes a sender for one outbox entry's pushes, or reports
 	// that none is free.
 	reserve() bool
-	// hand gives the reserved sender the entry's deliveries (possibly
-	// none) and ends the reservation.
-	hand(ctx context.Context, batches [][]leasedDelivery)
+	// hand gives the reserved sender the entry's pushes (possibly none)
+	// and ends the reservation.
+	hand(ctx context.Context, work []straight)
 }
 
 // inlineSenders sends on the reader's own goroutine (before Run, and in
@@ -122,8 +130,8 @@ type handing interface {
 type inlineSenders struct{ p *Pipeline }
 
 func (inlineSenders) reserve() bool { return true }
-func (s inlineSenders) hand(ctx context.Context, batches [][]leasedDelivery) {
-	s.p.sendStraight(ctx, batches)
+func (s inlineSenders) hand(ctx context.Context, work []straight) {
+	s.p.sendStraight(ctx, work)
 }
 
 // pooledSenders hands deliveries to Run's sender goroutines: a slot taken
@@ -132,7 +140,7 @@ func (s inlineSenders) hand(ctx context.Context, batches [][]leasedDelivery) {
 type pooledSenders struct {
 	p      *Pipeline
 	slots  chan struct{}
-	handed chan [][]leasedDelivery
+	handed chan []straight
 }
 
 func (s *pooledSenders) reserve() bool {
@@ -144,12 +152,12 @@ func (s *pooledSenders) reserve() bool {
 	}
 }
 
-func (s *pooledSenders) hand(_ context.Context, batches [][]leasedDelivery) {
-	if len(batches) == 0 {
+func (s *pooledSenders) hand(_ context.Context, work []straight) {
+	if len(work) == 0 {
 		<-s.slots
 		return
 	}
-	s.handed <- batches
+	s.handed <- work
 }
 
 // sendStraight is the one shortcut on the way from an outbox entry to a
@@ -157,54 +165,90 @@ func (s *pooledSenders) hand(_ context.Context, batches [][]leasedDelivery) {
 // the push job; the dispatcher, woken, plans the job's deliveries, leases
 // them (one more statement) and sends them. On the shortcut the reader,
 // having reserved a sender before its transaction (deliverer.process),
-// plans the deliveries already leased to this instance in that same
-// transaction (dispatcher.planLeased) and, once it commits, hands them here.
-// It pays for itself in BENCHMARKS.md's event run (200 events/s): 14,549
-// of 14,673 events took it (zsb_notify_reader_handoffs_total), each saving
-// the dispatcher's wake-up and its lease statement; event → push p99 was
-// 19.6 ms in that run.
+// plans the first chunk of deliveries already leased to this instance in
+// that same transaction (dispatcher.planLeased) and, once it commits, hands
+// them here. It pays for itself in BENCHMARKS.md's event run (200
+// events/s): 14,549 of 14,673 events took it
+// (zsb_notify_reader_handoffs_total), each saving the dispatcher's wake-up
+// and its lease statement; event → push p99 was 19.6 ms in that run.
 //
-// It sends at most deliveryBatch per Send call. A failure leaves the
-// deliveries leased; any instance's dispatcher takes them again when the
-// lease ends, so the shortcut can lose nothing the ordinary way would not.
-func (p *Pipeline) sendStraight(ctx context.Context, batches [][]leasedDelivery) {
-	// A fan-out's batches go side by side, as many at once as p.wide lets
-	// wide batches go (deliverHanded takes it), each recorded as it ends.
+// A push to more devices than the first chunk (a fan-out) is planned on
+// here, one statement per chunk (dispatcher.planNext), each chunk sent as
+// soon as it is planned while the next is planned, so the first push does
+// not wait for the whole plan. A failure leaves the deliveries leased, or
+// the job pending at its cursor; any instance's dispatcher takes them again
+// when the lease ends, so the shortcut can lose nothing the ordinary way
+// would not.
+func (p *Pipeline) sendStraight(ctx context.Context, work []straight) {
 	var wg sync.WaitGroup
-	for _, b := range batches {
-		for len(b) > 0 {
-			n := min(len(b), deliveryBatch)
-			chunk := b[:n]
-			b = b[n:]
-			if len(b) == 0 && len(batches) == 1 {
-				p.deliverHanded(ctx, chunk) // the last one on this goroutine
+	for _, s := range work {
+		p.sendPlanned(ctx, &wg, s.first, true)
+		for f := s.rest; f != nil; {
+			chunk, next, err := p.disp.planNext(ctx, f)
+			if err != nil {
+				// The job stays pending at its cursor, due when this
+				// planner's lease ends: a dispatcher plans the rest then.
+				p.d.Log.WarnContext(ctx, "notify: plan the rest of a fan-out", "notification_id", f.notificationID, "err", err)
 				break
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				p.deliverHanded(ctx, chunk)
-			}()
+			// Planned in a statement that read no preferences: they are
+			// read again before it is sent.
+			p.sendPlanned(ctx, &wg, chunk, false)
+			f = next
 		}
 	}
 	wg.Wait()
 }
 
-// narrowBatch is the widest handed batch sent without taking p.wide: one
-// user's devices. A fan-out's batches, sent with up to 50 requests in flight
-// each, go at most senders at a time, as many as before there was one
-// sender per reader; with all eight at once, the BFF's peak memory went from
-// 100 to 141 MB in the fan-out run.
+// narrowBatch is the widest planned chunk sent without taking p.wide: one
+// user's devices. A fan-out's batches go at most senders at a time (see
+// senders); with all eight readers' at once, the BFF's peak memory went
+// from 100 to 141 MB in the fan-out run.
 const narrowBatch = 16
 
-func (p *Pipeline) deliverHanded(ctx context.Context, b []leasedDelivery) {
-	if len(b) > narrowBatch {
-		p.wide <- struct{}{}
-		defer func() { <-p.wide }()
+// sendPlanned sends a chunk of leased deliveries, in (provider,
+// installation id) order, and records the outcomes. A narrow chunk (one
+// user's few devices) is sent on the caller's goroutine. A wide one is cut
+// into one batch per provider of at most the provider's batch size, each
+// sent on its own goroutine once p.wide has room (so a planner waits here
+// while senders batches are in flight, and plans no further ahead than
+// that); the slot is freed as soon as the provider answered, before the
+// outcomes are recorded, so the next send does not wait for the database.
+func (p *Pipeline) sendPlanned(ctx context.Context, wg *sync.WaitGroup, chunk []leasedDelivery, decided bool) {
+	if len(chunk) == 0 {
+		return
 	}
-	// Planned in the transaction that read the preferences: decided.
-	if err := p.disp.deliver(ctx, b, true); err != nil {
-		p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
+	if len(chunk) <= narrowBatch {
+		// decided: planned in the transaction that read the preferences.
+		if err := p.disp.deliver(ctx, chunk, decided, nil); err != nil {
+			p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
+		}
+		return
+	}
+	for len(chunk) > 0 {
+		n := 1
+		for n < len(chunk) && chunk[n].Provider == chunk[0].Provider {
+			n++
+		}
+		n = min(n, p.disp.batchSize(chunk[0].Provider))
+		b := chunk[:n]
+		chunk = chunk[n:]
+		p.wide <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			freed := false
+			free := func() {
+				if !freed {
+					freed = true
+					<-p.wide
+				}
+			}
+			defer free()
+			if err := p.disp.deliver(ctx, b, decided, free); err != nil {
+				p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
+			}
+		}()
 	}
 }
 
@@ -225,15 +269,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	// sent by handSenders goroutines, each reserved before the reader's
 	// transaction. They stop once the readers have, after sending
 	// everything handed to them.
-	pool := &pooledSenders{p: p, slots: make(chan struct{}, handSenders), handed: make(chan [][]leasedDelivery, handSenders)}
+	pool := &pooledSenders{p: p, slots: make(chan struct{}, handSenders), handed: make(chan []straight, handSenders)}
 	p.cons.dv.senders = pool
 	var sending sync.WaitGroup
 	for range handSenders {
 		sending.Add(1)
 		go func() {
 			defer sending.Done()
-			for batches := range pool.handed {
-				p.sendStraight(work, batches)
+			for w := range pool.handed {
+				p.sendStraight(work, w)
 				<-pool.slots
 			}
 		}()
@@ -417,7 +461,7 @@ func (p *Pipeline) dispatchDue(ctx, work context.Context, plan bool) (planned, s
 			go func() {
 				defer wg.Done()
 				defer func() { <-slots }()
-				note(len(batch), p.disp.deliver(work, batch, false), "send pushes")
+				note(len(batch), p.disp.deliver(work, batch, false, nil), "send pushes")
 			}()
 			if len(batch) < deliveryBatch {
 				break

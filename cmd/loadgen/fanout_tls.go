@@ -51,6 +51,46 @@ type tlsRound struct {
 	First, All time.Duration
 	Got        int
 	CPU        time.Duration // the BFF's user+system CPU over the round
+	// PostgreSQL's (every postgres process), Redis's and the harness's
+	// own (the floor's sender and the stand-in) CPU over the round.
+	PG, Redis, Harness time.Duration
+}
+
+// machineCPU is the CPU time so far of the processes a round's cost is
+// split over.
+type machineCPU struct{ bff, pg, redis, harness time.Duration }
+
+func readMachineCPU(bffPID int) machineCPU {
+	return machineCPU{bff: procCPU(bffPID), pg: commCPU("postgres"), redis: commCPU("redis-server"), harness: procCPU(os.Getpid())}
+}
+
+// spent fills r's CPU figures with what was used since c.
+func (c machineCPU) spent(r *tlsRound, bffPID int) {
+	now := readMachineCPU(bffPID)
+	r.CPU, r.PG, r.Redis, r.Harness = now.bff-c.bff, now.pg-c.pg, now.redis-c.redis, now.harness-c.harness
+}
+
+// commCPU is the user+system CPU so far of every process named comm (a
+// PostgreSQL backend that exited during the round is not counted; the
+// BFF's pooled connections live on).
+func commCPU(comm string) time.Duration {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || strings.TrimSpace(string(b)) != comm {
+			continue
+		}
+		total += procCPU(pid)
+	}
+	return total
 }
 
 func (r tlsRound) perSecond() float64 {
@@ -141,26 +181,30 @@ func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src 
 		for round := range tlsRounds {
 			// The BFF: one event, n pushes.
 			sink.Reset()
-			cpu0 := procCPU(proc.PID())
+			cpu0 := readMachineCPU(proc.PID())
 			ev := src.send(c, proc.Base, req, resp)
 			if ev.Result != intake.ResultApplied {
 				return res, fmt.Errorf("fan-out event: %s", ev.Result)
 			}
 			m := waitPushes(ctx, reader, join, []event{ev}, n, time.Now().Add(o.FanoutMax), 10*time.Millisecond)
 			r := spanOf(m[ev.ID], ev.Accepted)
-			r.CPU = procCPU(proc.PID()) - cpu0
+			cpu0.spent(&r, proc.PID())
 			size.BFF = append(size.BFF, r)
-			logf("  %d devices, round %d, BFF: first %s, all %d after %s (%s)", n, round+1, ms(r.First), r.Got, ms(r.All), perSecond(r.perSecond()))
+			logf("  %d devices, round %d, BFF: first %s, all %d after %s (%s); CPU: BFF %s, PostgreSQL %s, Redis %s, harness %s", n, round+1,
+				ms(r.First), r.Got, ms(r.All), perSecond(r.perSecond()), ms(r.CPU), ms(r.PG), ms(r.Redis), ms(r.Harness))
 			time.Sleep(500 * time.Millisecond)
 			// The floor: the same n pushes by SendEach, 500 a call.
 			sink.Reset()
+			cpu0 = readMachineCPU(proc.PID())
 			start := time.Now()
 			if err := floor.send(ctx, src.runID, n); err != nil {
 				return res, err
 			}
 			fr := spanOfSink(sink.Messages(), start)
+			cpu0.spent(&fr, proc.PID())
 			size.Floor = append(size.Floor, fr)
-			logf("  %d devices, round %d, floor: first %s, all %d after %s (%s)", n, round+1, ms(fr.First), fr.Got, ms(fr.All), perSecond(fr.perSecond()))
+			logf("  %d devices, round %d, floor: first %s, all %d after %s (%s); CPU: harness %s", n, round+1,
+				ms(fr.First), fr.Got, ms(fr.All), perSecond(fr.perSecond()), ms(fr.Harness))
 			time.Sleep(500 * time.Millisecond)
 		}
 		if mem, err := readMemory(proc.PID()); err == nil {
@@ -277,8 +321,8 @@ func renderFanoutTLS(b *strings.Builder, r *results) {
 	if r.FanoutTLS == nil {
 		return
 	}
-	p("| devices | BFF pushes/s (spread) | floor pushes/s (spread) | BFF ÷ floor | first push: BFF / floor | all pushes: BFF / floor | BFF CPU per 1,000 pushes | BFF peak RSS |\n")
-	p("|---:|---:|---:|---:|---|---|---:|---:|\n")
+	p("| devices | BFF pushes/s (spread) | floor pushes/s (spread) | BFF ÷ floor | first push: BFF / floor | all pushes: BFF / floor | CPU-ms per 1,000 pushes: BFF + PostgreSQL + Redis + harness / floor's harness | BFF peak RSS |\n")
+	p("|---:|---:|---:|---:|---|---|---|---:|\n")
 	spread := func(rs []tlsRound) string {
 		lo, hi := rs[0].perSecond(), rs[0].perSecond()
 		for _, x := range rs {
@@ -295,12 +339,15 @@ func renderFanoutTLS(b *strings.Builder, r *results) {
 		if fm.perSecond() > 0 {
 			ratio = bm.perSecond() / fm.perSecond()
 		}
-		cpu := 0.0
-		if bm.Got > 0 {
-			cpu = bm.CPU.Seconds() / float64(bm.Got) * 1000
+		per := func(d time.Duration, got int) float64 {
+			if got == 0 {
+				return 0
+			}
+			return float64(d.Milliseconds()) / float64(got) * 1000
 		}
-		p("| %d | %.0f (%s) | %.0f (%s) | %.2f× | %s / %s | %s / %s | %.2f CPU-s | %.1f MB |\n", sz.Devices,
-			bm.perSecond(), spread(sz.BFF), fm.perSecond(), spread(sz.Floor), ratio, ms(bm.First), ms(fm.First), ms(bm.All), ms(fm.All), cpu, sz.PeakRSS)
+		p("| %d | %.0f (%s) | %.0f (%s) | %.2f× | %s / %s | %s / %s | %.0f + %.0f + %.0f + %.0f / %.0f | %.1f MB |\n", sz.Devices,
+			bm.perSecond(), spread(sz.BFF), fm.perSecond(), spread(sz.Floor), ratio, ms(bm.First), ms(fm.First), ms(bm.All), ms(fm.All),
+			per(bm.CPU, bm.Got), per(bm.PG, bm.Got), per(bm.Redis, bm.Got), per(bm.Harness, bm.Got), per(fm.Harness, fm.Got), sz.PeakRSS)
 	}
 	p("\n")
 }
