@@ -25,7 +25,8 @@ type sinkClient struct {
 // startInProcessSink runs a sink inside the test process.
 func startInProcessSink(t *testing.T) *sinkClient {
 	t.Helper()
-	s := pushsink.New(pushsink.Options{})
+	// Room for the fan-out drills' thousands of pushes and their repeats.
+	s := pushsink.New(pushsink.Options{MaxMessages: 50000})
 	base, err := s.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
