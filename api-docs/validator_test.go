@@ -44,7 +44,10 @@ const taskBody = `{"id": 7, "project_id": "WF-DEMO-CIVIL", "project_name": "示�
 const projectBody = `{"id": "WF-DEMO-CIVIL", "name": "示例项目", "type": "civil", "stage": "工程建设许可", "percent": 40,
 	"region_code": "370702", "key_project": false, "regional_assessment": true, "standard_land": false,
 	"enterprise": {"credit_code": "91370700MA3DEMO001", "name": "潍坊示例建设有限公司"},
-	"started_on": "2025-02-10", "due_on": null, "working_days_limit": 35, "version": 3, "agents": [],
+	"facts": {"investment": "private", "land_source": "transfer", "zones": []}, "unknown_facts": ["height_m", "use"],
+	"requirements": {"required": 20, "lighter": 1, "commitment": 1, "not_required": 9},
+	"started_on": "2025-02-10", "due_on": null, "working_days_limit": 35, "working_days_used": 35,
+	"overdue": false, "finished": true, "calendar": "official", "version": 3, "agents": [],
 	"updated_at": "2025-03-01T09:30:00+08:00"}`
 
 // problem builds a problem body for a code and status.
@@ -145,6 +148,10 @@ func TestValidator(t *testing.T) {
 			header: hdr("Content-Type", jsonCT), body: `{"items": []}`, wantErr: "next_cursor"},
 		{name: "project ok", method: "GET", target: "/v1/projects/WF-DEMO-CIVIL", status: 200,
 			header: hdr("Content-Type", jsonCT, "ETag", `"v3"`), body: projectBody},
+		{name: "project without its facts", method: "GET", target: "/v1/projects/WF-DEMO-CIVIL", status: 200,
+			header: hdr("Content-Type", jsonCT, "ETag", `"v3"`), body: strings.Replace(projectBody, `"facts": {`, `"facts_": {`, 1), wantErr: "facts"},
+		{name: "project with an unknown fact", method: "GET", target: "/v1/projects/WF-DEMO-CIVIL", status: 200,
+			header: hdr("Content-Type", jsonCT, "ETag", `"v3"`), body: strings.Replace(projectBody, `"zones": []`, `"zone": []`, 1), wantErr: "zone"},
 		{name: "project without ETag", method: "GET", target: "/v1/projects/WF-DEMO-CIVIL", status: 200,
 			header: hdr("Content-Type", jsonCT), body: projectBody, wantErr: "ETag"},
 		{name: "project not modified", method: "GET", target: "/v1/projects/WF-DEMO-CIVIL",

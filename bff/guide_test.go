@@ -15,6 +15,8 @@ type guideAnswer struct {
 				Requirement  string   `json:"requirement"`
 				Variant      *string  `json:"variant"`
 				UnknownFacts []string `json:"unknown_facts"`
+				TimeLimit    int      `json:"time_limit_working_days"`
+				LimitSource  string   `json:"limit_source"`
 			} `json:"items"`
 		} `json:"themes"`
 		NotRequired []struct {
@@ -83,6 +85,18 @@ func TestGuidePreview(t *testing.T) {
 	}
 	if r, _ := g.item("ST-02"); r != "required" {
 		t.Errorf("ST-02 = %q, want required", r)
+	}
+	// Each item says where its limits come from; the fire design review's
+	// 15 working days are the rule's (住建部令第51号第十五条).
+	for _, th := range g.Form.Themes {
+		for _, it := range th.Items {
+			if !strings.Contains(it.LimitSource, "法定时限") || !strings.Contains(it.LimitSource, "承诺时限") {
+				t.Errorf("%s: limit_source %q", it.Code, it.LimitSource)
+			}
+			if it.Code == "ST-02" && (it.TimeLimit != 15 || !strings.Contains(it.LimitSource, "第51号")) {
+				t.Errorf("ST-02: %d working days, limit_source %q", it.TimeLimit, it.LimitSource)
+			}
+		}
 	}
 	if r, _ := g.item("LX-03"); r != "lighter" {
 		t.Errorf("LX-03 = %q, want lighter", r)

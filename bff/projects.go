@@ -109,22 +109,71 @@ type projectAgentView struct {
 }
 
 type projectDetailView struct {
-	ID                 string             `json:"id"`
-	Name               string             `json:"name"`
-	Type               string             `json:"type"`
-	Stage              string             `json:"stage"`
-	Percent            int                `json:"percent"`
-	RegionCode         string             `json:"region_code"`
-	KeyProject         bool               `json:"key_project"`
-	RegionalAssessment bool               `json:"regional_assessment"`
-	StandardLand       bool               `json:"standard_land"`
-	Enterprise         enterpriseView     `json:"enterprise"`
-	StartedOn          *workdays.Date     `json:"started_on"`
-	DueOn              *workdays.Date     `json:"due_on"`
-	WorkingDaysLimit   int                `json:"working_days_limit"`
-	Version            int64              `json:"version"`
-	Agents             []projectAgentView `json:"agents"`
-	UpdatedAt          time.Time          `json:"updated_at"`
+	ID                 string         `json:"id"`
+	Name               string         `json:"name"`
+	Type               string         `json:"type"`
+	Stage              string         `json:"stage"`
+	Percent            int            `json:"percent"`
+	RegionCode         string         `json:"region_code"`
+	KeyProject         bool           `json:"key_project"`
+	RegionalAssessment bool           `json:"regional_assessment"`
+	StandardLand       bool           `json:"standard_land"`
+	Enterprise         enterpriseView `json:"enterprise"`
+	// Facts are the project's facts (project.facts) as the upstream gave
+	// them; UnknownFacts the facts not given that would change an item,
+	// Requirements how many of the type's items the facts make required,
+	// lighter, by commitment or not required.
+	Facts        models.Facts      `json:"facts"`
+	UnknownFacts []string          `json:"unknown_facts"`
+	Requirements requirementCounts `json:"requirements"`
+	// The main-flow clock's headline, as the progress screen shows it: the
+	// working days the departments used of WorkingDaysLimit, not the
+	// project's total time.
+	StartedOn        *workdays.Date     `json:"started_on"`
+	DueOn            *workdays.Date     `json:"due_on"`
+	WorkingDaysLimit int                `json:"working_days_limit"`
+	WorkingDaysUsed  int                `json:"working_days_used"`
+	Overdue          bool               `json:"overdue"`
+	Finished         bool               `json:"finished"`
+	Calendar         string             `json:"calendar"`
+	Version          int64              `json:"version"`
+	Agents           []projectAgentView `json:"agents"`
+	UpdatedAt        time.Time          `json:"updated_at"`
+}
+
+// requirementCounts counts a project's items by what its facts make of
+// them (models.Requirement levels).
+type requirementCounts struct {
+	Required    int `json:"required"`
+	Lighter     int `json:"lighter"`
+	Commitment  int `json:"commitment"`
+	NotRequired int `json:"not_required"`
+}
+
+// requirementsOf summarizes the requirements of the project's items and the
+// facts that would change them.
+func requirementsOf(cat *models.Catalog, pf models.ProjectFacts) (requirementCounts, []string) {
+	var n requirementCounts
+	unknown := []string{}
+	for _, r := range cat.Requirements(pf) {
+		switch r.Level {
+		case models.RequirementLighter:
+			n.Lighter++
+		case models.RequirementCommitment:
+			n.Commitment++
+		case models.RequirementNotRequired:
+			n.NotRequired++
+		default:
+			n.Required++
+		}
+		for _, f := range r.UnknownFacts {
+			if !slices.Contains(unknown, f) {
+				unknown = append(unknown, f)
+			}
+		}
+	}
+	slices.Sort(unknown)
+	return n, unknown
 }
 
 // getProject answers the project's attributes with its progress headline.
@@ -159,11 +208,16 @@ func (s *Server) getProject(c *fiber.Ctx) error {
 		Where("project_agents.project_id = ?", id).Order("users.id").Find(&agents).Error; err != nil {
 		return unavailable(err)
 	}
+	pf := models.FactsOf(&p)
+	counts, unknown := requirementsOf(s.deps.Views.Catalog(), pf)
+	o := progress.Overall
 	out := projectDetailView{
 		ID: p.ID, Name: p.Name, Type: p.Type, Stage: progress.Stage, Percent: progress.Percent,
 		RegionCode: p.RegionCode, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment, StandardLand: p.StandardLand,
 		Enterprise: enterpriseView{CreditCode: p.EnterpriseCode, Name: ent.Name},
-		StartedOn:  progress.Overall.StartedOn, DueOn: progress.Overall.DueOn, WorkingDaysLimit: progress.Overall.WorkingDaysLimit,
+		Facts:      pf.Facts, UnknownFacts: unknown, Requirements: counts,
+		StartedOn: o.StartedOn, DueOn: o.DueOn, WorkingDaysLimit: o.WorkingDaysLimit, WorkingDaysUsed: o.WorkingDaysUsed,
+		Overdue: o.Overdue, Finished: o.Finished, Calendar: o.Calendar,
 		Version: p.Version, Agents: []projectAgentView{}, UpdatedAt: p.UpdatedAt,
 	}
 	for _, a := range agents {

@@ -1,8 +1,14 @@
 package bff_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
+	"time"
+
+	mobilecontract "github.com/weifang/kaigong-zsb/mobile-contract"
 )
 
 type projectSummary struct {
@@ -186,4 +192,90 @@ func TestObjectLevelAuthorization(t *testing.T) {
 	// Conditional requests must not leak either: a 304 needs access too.
 	r := e.expect(e.do("GET", "/v1/projects/WF-OTHER-1/progress", tokens["ent-other"], nil), 200)
 	e.expect(e.do("GET", "/v1/projects/WF-OTHER-1/progress", tokens["ent-demo"], nil, "If-None-Match", r.Header.Get("ETag")), 404)
+}
+
+// projectDetail is the part of GET /v1/projects/{id} about the project's
+// facts and its clock.
+type projectDetail struct {
+	Facts        map[string]any `json:"facts"`
+	UnknownFacts []string       `json:"unknown_facts"`
+	Requirements struct {
+		Required    int `json:"required"`
+		Lighter     int `json:"lighter"`
+		Commitment  int `json:"commitment"`
+		NotRequired int `json:"not_required"`
+	} `json:"requirements"`
+	WorkingDaysLimit int    `json:"working_days_limit"`
+	WorkingDaysUsed  int    `json:"working_days_used"`
+	Overdue          bool   `json:"overdue"`
+	Finished         bool   `json:"finished"`
+	Calendar         string `json:"calendar"`
+}
+
+type guideForm struct {
+	Form struct {
+		Themes []struct {
+			Items []struct {
+				Code string `json:"code"`
+			} `json:"items"`
+		} `json:"themes"`
+		NotRequired  []struct{ Code string } `json:"not_required"`
+		UnknownFacts []string                `json:"unknown_facts"`
+	} `json:"form"`
+}
+
+// TestProjectCarriesItsFacts reads GET /v1/projects/{id} (validated against
+// the OpenAPI like every answer here): the project's attributes include the
+// facts the upstream gave, as given, and what they make of the items (the
+// same as the guide says), for the seeded demo project and for a project
+// the upstream creates with only some facts.
+func TestProjectCarriesItsFacts(t *testing.T) {
+	e := start(t, nil)
+	tok := e.login("ent-demo").AccessToken
+	fx, err := mobilecontract.LoadDemoFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(fx.Projects[0].Facts, &want); err != nil || fx.Projects[0].ID != "WF-DEMO-CIVIL" {
+		t.Fatalf("fixture %s: %v", fx.Projects[0].ID, err)
+	}
+	check := func(id string, wantFacts map[string]any) projectDetail {
+		t.Helper()
+		var p projectDetail
+		e.expect(e.do("GET", "/v1/projects/"+id, tok, nil), 200).json(t, &p)
+		var g guideForm
+		e.expect(e.do("GET", "/v1/projects/"+id+"/guide", tok, nil), 200).json(t, &g)
+		if !reflect.DeepEqual(p.Facts, wantFacts) {
+			t.Errorf("%s facts = %v, want %v", id, p.Facts, wantFacts)
+		}
+		if !slices.Equal(p.UnknownFacts, g.Form.UnknownFacts) {
+			t.Errorf("%s unknown_facts = %v, the guide says %v", id, p.UnknownFacts, g.Form.UnknownFacts)
+		}
+		needed := 0
+		for _, th := range g.Form.Themes {
+			needed += len(th.Items)
+		}
+		r := p.Requirements
+		if r.NotRequired != len(g.Form.NotRequired) || r.Required+r.Lighter+r.Commitment != needed {
+			t.Errorf("%s requirements %+v; the guide has %d items and %d not required", id, r, needed, len(g.Form.NotRequired))
+		}
+		return p
+	}
+	civil := check("WF-DEMO-CIVIL", want)
+	if len(civil.UnknownFacts) != 0 || civil.Requirements.NotRequired == 0 || civil.WorkingDaysLimit != 35 ||
+		civil.Overdue || civil.Finished || civil.Calendar == "" {
+		t.Errorf("WF-DEMO-CIVIL = %+v", civil)
+	}
+
+	e.expect(e.send(event{"event_id": "ev-facts-1", "type": "project.upserted", "occurred_at": time.Now().Format(time.RFC3339),
+		"project_id": "WF-FACTS-1", "sequence": 1, "project": map[string]any{
+			"name": "事实不全的项目", "type": "industrial", "enterprise_credit_code": "91370700MA3DEMO001", "region_code": "370702",
+			"key_project": false, "regional_assessment": false, "standard_land": false,
+			"facts": map[string]any{"investment": "private", "use": "warehouse", "hazardous_chemicals": false}}}), 202)
+	partial := check("WF-FACTS-1", map[string]any{"investment": "private", "use": "warehouse", "hazardous_chemicals": false})
+	if !slices.Contains(partial.UnknownFacts, "land_source") || slices.Contains(partial.UnknownFacts, "hazardous_chemicals") ||
+		partial.WorkingDaysLimit != 25 || partial.WorkingDaysUsed != 0 {
+		t.Errorf("WF-FACTS-1 = %+v", partial)
+	}
 }

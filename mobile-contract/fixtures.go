@@ -39,7 +39,6 @@ type DemoProject struct {
 	KeyProject           bool     `json:"key_project"`
 	RegionalAssessment   bool     `json:"regional_assessment"`
 	StandardLand         bool     `json:"standard_land"`
-	StartedOn            string   `json:"started_on"`
 	Agents               []string `json:"agents"`
 	// Facts is the project's project.facts, as the upstream sends them
 	// (design/contract.md, "The project's own guide"); models.ParseFacts

@@ -110,6 +110,11 @@ type Item struct {
 	// flow's promise (35 / 25 / 15) is a sum of these along the critical
 	// path.
 	PromisedWorkingDays int `json:"promised_working_days"`
+	// LimitSource says where TimeLimitWorkingDays (法定时限) and
+	// PromisedWorkingDays (承诺时限) come from: the regulation and article
+	// where one sets the figure, or that the figure is modelled and which
+	// published rule bounds it. A rule's name, not an invented URL.
+	LimitSource string `json:"limit_source"`
 	// Kind is "approval" (审批事项, counted in the seed's 52) or "service"
 	// (a payment, deposit, filing, technical review or utility application
 	// handled in the same theme but not one of the seed's approval items).

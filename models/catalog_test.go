@@ -206,6 +206,48 @@ func TestPromisedLimitsBesideStatutory(t *testing.T) {
 	}
 }
 
+// TestLimitsCiteTheirSources: every item says where its statutory and
+// promised limits come from, by the rule's name (no URL is made up), and
+// the limits a rule fixes are the rule's: the fire design review's 15
+// working days (住建部令第51号, design/domain.md §1), the drawing review's 10
+// for a mid-sized building (住建部令第13号), the construction permit's
+// seven days (住建部令第18号 as amended by 第42号).
+func TestLimitsCiteTheirSources(t *testing.T) {
+	c := DefaultCatalog()
+	for _, it := range c.Items {
+		if !strings.Contains(it.LimitSource, "法定时限") || !strings.Contains(it.LimitSource, "承诺时限") {
+			t.Errorf("%s: limit_source %q does not give both limits' sources", it.Code, it.LimitSource)
+		}
+		for _, src := range []string{it.LimitSource, it.Rule.Source} {
+			if strings.Contains(src, "http") || strings.Contains(src, "www.") {
+				t.Errorf("%s cites a URL: %q", it.Code, src)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		code  string
+		days  int
+		cites []string
+	}{
+		{"ST-02", 15, []string{"第51号", "十五个工作日"}},
+		{"ST-01", 10, []string{"第13号", "10个工作日"}},
+		{"KG-01", 7, []string{"第18号", "第42号", "七日"}},
+	} {
+		it, ok := c.Item(tt.code)
+		if !ok {
+			t.Fatalf("no %s", tt.code)
+		}
+		if it.TimeLimitWorkingDays != tt.days {
+			t.Errorf("%s: statutory limit %d, the rule says %d", tt.code, it.TimeLimitWorkingDays, tt.days)
+		}
+		for _, want := range tt.cites {
+			if !strings.Contains(it.LimitSource, want) {
+				t.Errorf("%s: limit_source %q does not cite %s", tt.code, it.LimitSource, want)
+			}
+		}
+	}
+}
+
 func TestConstructionPermitIssuesFourCertificates(t *testing.T) {
 	c := DefaultCatalog()
 	var four []string
@@ -245,12 +287,12 @@ func miniCatalog() *Catalog {
 			{Code: "A-01", Name: "方案审查", EN: "Scheme", Theme: "A", LeadDepartment: "局", TimeLimitWorkingDays: 5,
 				Materials: []string{"lic"}, Intermediaries: []string{"design"}, PreApproval: true,
 				Provides: []string{"opinion"}, AppliesTo: all,
-				PromisedWorkingDays: 3, Kind: KindApproval, Rule: Rule{Source: "条例"}},
+				PromisedWorkingDays: 3, LimitSource: "法定时限：条例第五条。承诺时限：建模。", Kind: KindApproval, Rule: Rule{Source: "条例"}},
 			{Code: "A-02", Name: "规划许可", EN: "Permit", Theme: "A", LeadDepartment: "局", TimeLimitWorkingDays: 5,
 				Materials: []string{"opinion", "plan"}, Prerequisites: []string{"A-01"}, AcceptsPreApproval: []string{"A-01"},
 				Waivable:            []Waiver{{Material: "plan", When: WaiveStandardLand, Reason: "标准地"}},
 				AppliesTo:           all,
-				PromisedWorkingDays: 5, Kind: KindApproval,
+				PromisedWorkingDays: 5, LimitSource: "法定时限：条例第六条。承诺时限：同法定时限。", Kind: KindApproval,
 				Rule: Rule{Source: "条例", Cases: []RuleCase{
 					{If: Condition{Fact: FactLandSource, In: []string{"owned"}}, Then: RequirementNotRequired, Reason: "自有用地"},
 				}}},
@@ -288,6 +330,8 @@ func TestValidateRejects(t *testing.T) {
 		{"unknown project type", func(c *Catalog) { c.Items[0].AppliesTo = []string{"villa"} }, "unknown project type"},
 		{"promise above the statutory limit", func(c *Catalog) { c.Items[0].PromisedWorkingDays = 6 }, "promised time limit"},
 		{"no promise", func(c *Catalog) { c.Items[0].PromisedWorkingDays = 0 }, "promised time limit"},
+		{"no limit source", func(c *Catalog) { c.Items[1].LimitSource = "" }, "limit_source"},
+		{"limit source without the promise's", func(c *Catalog) { c.Items[0].LimitSource = "法定时限：条例第五条。" }, "limit_source"},
 		{"unknown kind", func(c *Catalog) { c.Items[0].Kind = "misc" }, "has kind"},
 		{"rule without source", func(c *Catalog) { c.Items[0].Rule.Source = "" }, "no rule source"},
 		{"unknown outcome", func(c *Catalog) { c.Items[1].Rule.Cases[0].Then = "maybe" }, "is not one of"},

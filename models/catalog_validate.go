@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Validate checks the catalog's integrity: unique codes; every theme in a
@@ -125,6 +126,9 @@ func (c *Catalog) validateItems(v *validation) {
 		}
 		if it.PromisedWorkingDays <= 0 || it.PromisedWorkingDays > it.TimeLimitWorkingDays {
 			v.addf("item %s has promised time limit %d; it must be 1 to the statutory %d", it.Code, it.PromisedWorkingDays, it.TimeLimitWorkingDays)
+		}
+		if !strings.Contains(it.LimitSource, "法定时限") || !strings.Contains(it.LimitSource, "承诺时限") {
+			v.addf("item %s must say where its statutory (法定时限) and promised (承诺时限) limits come from in limit_source", it.Code)
 		}
 		switch it.Kind {
 		case KindApproval:

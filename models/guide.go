@@ -42,7 +42,8 @@ type GuideTheme struct {
 // GuideItem is one item of the form. Requirement is required, lighter
 // (Variant names the lighter form) or commitment (告知承诺);
 // TimeLimitWorkingDays is the statutory limit, PromisedWorkingDays the
-// promised one (承诺时限); UnknownFacts are the facts not given that would
+// promised one (承诺时限), LimitSource where both come from; UnknownFacts
+// are the facts not given that would
 // change the requirement (the item is treated as required until then).
 type GuideItem struct {
 	Code                 string          `json:"code"`
@@ -53,6 +54,7 @@ type GuideItem struct {
 	LeadDepartment       string          `json:"lead_department"`
 	TimeLimitWorkingDays int             `json:"time_limit_working_days"`
 	PromisedWorkingDays  int             `json:"promised_working_days"`
+	LimitSource          string          `json:"limit_source"`
 	PreApproval          bool            `json:"pre_approval"`
 	Certificates         []string        `json:"certificates"`
 	MergedFrom           []string        `json:"merged_from"`
@@ -194,6 +196,7 @@ func (c *Catalog) guideItem(it *Item, pl *plan) GuideItem {
 		LeadDepartment:       it.LeadDepartment,
 		TimeLimitWorkingDays: it.TimeLimitWorkingDays,
 		PromisedWorkingDays:  it.PromisedWorkingDays,
+		LimitSource:          it.LimitSource,
 		PreApproval:          it.PreApproval,
 		Certificates:         it.certificatesFor(pl.p),
 		MergedFrom:           nonNil(it.MergedFrom),

@@ -216,7 +216,7 @@ func TestGuideJSONShape(t *testing.T) {
 		for _, it := range asArray(t, theme["items"], "items") {
 			item := asObject(t, it, "item")
 			wantKeys(t, item, "item", "code", "name", "requirement", "variant", "unknown_facts", "lead_department",
-				"time_limit_working_days", "promised_working_days", "pre_approval",
+				"time_limit_working_days", "promised_working_days", "limit_source", "pre_approval",
 				"certificates", "merged_from", "materials", "intermediaries", "depends_on")
 			for _, list := range []string{"certificates", "merged_from", "intermediaries", "depends_on", "unknown_facts"} {
 				asArray(t, item[list], list)

@@ -28,22 +28,20 @@ func demoProgressInput(tb testing.TB, cat *models.Catalog) (models.ProgressInput
 	if p == nil {
 		tb.Fatal("demo fixtures have no WF-DEMO-CIVIL")
 	}
-	started, err := workdays.ParseDate(p.StartedOn)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	today := workdays.NewDate(2026, 11, 22)
 	given, err := models.ParseFacts(p.Facts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	facts := models.ProjectFacts{Type: p.Type, KeyProject: p.KeyProject, RegionalAssessment: p.RegionalAssessment,
 		StandardLand: p.StandardLand, Facts: given}
+	started, walk := cat.WalkUntil(facts, today, p.Items.Approved, p.Items.PreApproved, p.Items.Accepted)
 	in := models.ProgressInput{ProjectID: p.ID, Version: 1, Facts: facts, StartedOn: &started}
-	for _, w := range cat.Walk(facts, started, p.Items.Approved, p.Items.PreApproved, p.Items.Accepted) {
+	for _, w := range walk {
 		ip := models.ItemProgressInput{Code: w.Code, Status: w.Status, AcceptedOn: &w.AcceptedOn, DecidedOn: w.DecidedOn}
 		in.Items = append(in.Items, ip)
 	}
-	return in, started.AddDays(20)
+	return in, today
 }
 
 func newBenchCalendar(tb testing.TB) *workdays.Calendar {

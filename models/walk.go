@@ -58,3 +58,33 @@ func (c *Catalog) Walk(p ProjectFacts, start workdays.Date, approved, preApprove
 	}
 	return out
 }
+
+// WalkUntil is Walk moved in time so that its last day (the latest
+// acceptance or decision) is end, and the day it starts. Demo data seeded
+// with it reads the same on whatever day it is seeded: as far along, with
+// the same working days left, never overdue because real time has passed
+// a date fixed in a file.
+func (c *Catalog) WalkUntil(p ProjectFacts, end workdays.Date, approved, preApproved, accepted int) (workdays.Date, []WalkStep) {
+	steps := c.Walk(p, end, approved, preApproved, accepted)
+	last := end
+	for _, s := range steps {
+		if s.AcceptedOn.After(last) {
+			last = s.AcceptedOn
+		}
+		if s.DecidedOn != nil && s.DecidedOn.After(last) {
+			last = *s.DecidedOn
+		}
+	}
+	shift := 0
+	for d := end; d.Before(last); d = d.AddDays(1) {
+		shift++
+	}
+	for i := range steps {
+		steps[i].AcceptedOn = steps[i].AcceptedOn.AddDays(-shift)
+		if steps[i].DecidedOn != nil {
+			decided := steps[i].DecidedOn.AddDays(-shift)
+			steps[i].DecidedOn = &decided
+		}
+	}
+	return end.AddDays(-shift), steps
+}

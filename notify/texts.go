@@ -77,16 +77,8 @@ func (t texts) render(n outbox.Note) (title, body string) {
 			return "New task: " + n.ProjectName + " " + kind, "Claim it in your task list."
 		}
 		return "新任务：" + n.ProjectName + "项目" + kind, "请在“我的任务”中认领办理。"
-	case outbox.NoteDeadlineSoon:
-		if t.en {
-			return "Due soon: " + t.subject(n), fmt.Sprintf("%s: %d working days left, due %s.", n.ProjectName, n.DaysLeft, n.DueOn)
-		}
-		return "时限提醒：" + t.subject(n), fmt.Sprintf("%s：剩余 %d 个工作日，%s 到期。", n.ProjectName, n.DaysLeft, n.DueOn)
-	case outbox.NoteDeadlineOverdue:
-		if t.en {
-			return "Overdue: " + t.subject(n), fmt.Sprintf("%s: was due %s.", n.ProjectName, n.DueOn)
-		}
-		return "已超时：" + t.subject(n), fmt.Sprintf("%s：已于 %s 到期。", n.ProjectName, n.DueOn)
+	case outbox.NoteDeadlineSoon, outbox.NoteDeadlineOverdue:
+		return t.deadline(n)
 	}
 	item := t.itemName(n)
 	if n.Status == models.StatusCorrectionRequired {
@@ -156,14 +148,66 @@ func (t texts) sep() string {
 	return "："
 }
 
-func (t texts) subject(n outbox.Note) string {
-	if n.ItemCode == "" {
-		if t.en {
-			return "project deadline"
+// deadline writes a deadline warning. An item's clock is its statutory
+// time limit (法定办理时限) from acceptance; the main flow's is the
+// 35 / 25 / 15 working days the departments may take (主流程审批时限,
+// design/domain.md §2), which is neither the project's total time nor the
+// enterprise's: preparing materials, corrections and suspensions do not
+// count, so its date is when the limit runs out if the departments work on
+// the project every working day from now.
+func (t texts) deadline(n outbox.Note) (title, body string) {
+	overdue := n.Kind == outbox.NoteDeadlineOverdue
+	switch {
+	case n.ItemCode != "" && !overdue && t.en:
+		title = "Due soon: " + t.itemName(n)
+		body = fmt.Sprintf("%s: %d working days of the statutory time limit left, due %s.", n.ProjectName, n.DaysLeft, n.DueOn)
+	case n.ItemCode != "" && !overdue:
+		title = "时限提醒：" + t.itemName(n)
+		body = fmt.Sprintf("%s：法定办理时限剩余 %d 个工作日，%s 到期。", n.ProjectName, n.DaysLeft, n.DueOn)
+	case n.ItemCode != "" && t.en:
+		title = "Overdue: " + t.itemName(n)
+		body = fmt.Sprintf("%s: the statutory time limit passed; it was due %s.", n.ProjectName, n.DueOn)
+	case n.ItemCode != "":
+		title = "已超时：" + t.itemName(n)
+		body = fmt.Sprintf("%s：已超过法定办理时限，%s 到期。", n.ProjectName, n.DueOn)
+	case !overdue && t.en:
+		title = "Due soon: main-flow approval time"
+		body = fmt.Sprintf("%s: %d working days of the main-flow approval time left", n.ProjectName, n.DaysLeft)
+		if n.DaysLimit > 0 {
+			body = fmt.Sprintf("%s: departments have used %d of the %d working days of the main-flow approval time, %d left", n.ProjectName, n.DaysUsed, n.DaysLimit, n.DaysLeft)
 		}
-		return "项目总时限"
+		body += fmt.Sprintf(" (preparing materials, corrections and suspensions do not count); if departments work on it every working day, it runs out on %s.", n.DueOn)
+	case !overdue:
+		title = "时限提醒：主流程审批时限"
+		body = fmt.Sprintf("%s：主流程审批时限剩余 %d 个工作日", n.ProjectName, n.DaysLeft)
+		if n.DaysLimit > 0 {
+			body = fmt.Sprintf("%s：部门审批已用 %d 个工作日，主流程审批时限 %d 个工作日，剩余 %d 个工作日", n.ProjectName, n.DaysUsed, n.DaysLimit, n.DaysLeft)
+		}
+		body += fmt.Sprintf("（企业准备材料、补正和专家评审等暂停时间不计入）；各部门连续办理时将于 %s 用满。", n.DueOn)
+	case t.en:
+		title = "Overdue: main-flow approval time"
+		body = fmt.Sprintf("%s: the departments used up the main-flow approval time on %s.", n.ProjectName, n.DueOn)
+		if n.DaysLimit > 0 {
+			body = fmt.Sprintf("%s: departments have used %d working days, more than the %d of the main-flow approval time (used up on %s).", n.ProjectName, n.DaysUsed, n.DaysLimit, n.DueOn)
+		}
+	default:
+		title = "已超时：主流程审批时限"
+		body = fmt.Sprintf("%s：部门审批已于 %s 用满主流程审批时限。", n.ProjectName, n.DueOn)
+		if n.DaysLimit > 0 {
+			body = fmt.Sprintf("%s：部门审批已用 %d 个工作日，超过主流程审批时限 %d 个工作日（%s 用满）。", n.ProjectName, n.DaysUsed, n.DaysLimit, n.DueOn)
+		}
 	}
-	return t.itemName(n)
+	if n.Provisional {
+		body += t.pick(provisionalText)
+	}
+	return title, body
+}
+
+// provisionalText follows a date counted on a year whose holiday schedule
+// is not published yet (progress calendar "statutory_only").
+var provisionalText = [2]string{
+	"日期按法定节假日推算，次年放假调休安排公布后可能变动。",
+	" The date counts the statutory holidays only and may change once next year's official holiday schedule is published.",
 }
 
 // digest is the one push standing for count changes to a project.

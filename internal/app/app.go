@@ -165,7 +165,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	if cfg.SeedDemo {
-		if err := SeedDemo(ctx, a.DB, cat, cfg.DemoPassword); err != nil {
+		if err := SeedDemo(ctx, a.DB, cat, cfg.DemoPassword, workdays.DateOf(time.Now())); err != nil {
 			return nil, fmt.Errorf("seed demo data: %w", err)
 		}
 		// Hashing the demo passwords (argon2id, 19 MiB each) leaves a heap

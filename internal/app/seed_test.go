@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/weifang/kaigong-zsb/internal/testenv"
+	"github.com/weifang/kaigong-zsb/internal/workdays"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestDemoProjectsCarryTheirFacts(t *testing.T) {
 	db := testenv.DB(t)
 	cat := models.DefaultCatalog()
-	if err := SeedDemo(context.Background(), db, cat, "demo12345-test"); err != nil {
+	if err := SeedDemo(context.Background(), db, cat, "demo12345-test", workdays.NewDate(2026, 12, 7)); err != nil {
 		t.Fatal(err)
 	}
 	var projects []models.Project

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/app"
 	"github.com/weifang/kaigong-zsb/internal/projectview"
@@ -19,7 +20,7 @@ func benchViews(b *testing.B) *projectview.Views {
 	db := testenv.DB(b)
 	rdb, prefix := testenv.Redis(b)
 	cat := models.DefaultCatalog()
-	if err := app.SeedDemo(context.Background(), db, cat, "bench-password"); err != nil {
+	if err := app.SeedDemo(context.Background(), db, cat, "bench-password", workdays.DateOf(time.Now())); err != nil {
 		b.Fatal(err)
 	}
 	cal, err := workdays.New(nil)

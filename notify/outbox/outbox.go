@@ -69,6 +69,15 @@ type Note struct {
 	Region    string `json:"region,omitempty"` // open tasks go to the level's agents covering it
 	DueOn     string `json:"due_on,omitempty"`
 	DaysLeft  int    `json:"days_left,omitempty"`
+	// DaysUsed and DaysLimit are the main flow's working days with the
+	// departments and its limit (35 / 25 / 15), on a main-flow deadline
+	// note (ItemCode empty).
+	DaysUsed  int `json:"days_used,omitempty"`
+	DaysLimit int `json:"days_limit,omitempty"`
+	// Provisional is set when DueOn was counted on a calendar that knows
+	// only the statutory holidays of its year (progress calendar
+	// "statutory_only"): the texts then do not state the date as certain.
+	Provisional bool `json:"provisional,omitempty"`
 
 	// Recipients, when set, are the only users to tell; otherwise the
 	// project's enterprise users and following agents are.

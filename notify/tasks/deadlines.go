@@ -26,7 +26,18 @@ type deadline struct {
 	dueOn    workdays.Date
 	daysLeft int // working days; negative once overdue
 	overdue  bool
+	// daysUsed and daysLimit are the main flow's working days with the
+	// departments and its limit; zero for an item.
+	daysUsed, daysLimit int
+	// provisional: the dates were counted on a year whose holiday
+	// schedule is not published (calendar "statutory_only").
+	provisional bool
 }
+
+// mainFlowSubject names the main flow's clock in an agent task's title:
+// the departments' working days on the main flow (design/domain.md §2),
+// not the project's total time.
+const mainFlowSubject = "主流程审批时限"
 
 // scanPage bounds how many projects one query loads.
 const scanPage = 200
@@ -102,9 +113,12 @@ func (s *Service) warn(ctx context.Context, p models.Project, c deadline, kind s
 		wrote = true
 		id := fmt.Sprintf("deadline:%s:%s:%s:%s", p.ID, c.itemCode, kind, c.dueOn)
 		n := outbox.Note{Kind: outbox.NoteDeadlineSoon, ChangeID: id, ReceivedAt: now.UTC(), ProjectID: p.ID, ProjectName: p.Name,
-			Enterprise: p.EnterpriseCode, Category: outbox.CategoryDeadline, ItemCode: c.itemCode, DueOn: c.dueOn.String(), DaysLeft: c.daysLeft}
+			Enterprise: p.EnterpriseCode, Category: outbox.CategoryDeadline, ItemCode: c.itemCode, DueOn: c.dueOn.String(), DaysLeft: c.daysLeft,
+			DaysUsed: c.daysUsed, DaysLimit: c.daysLimit, Provisional: c.provisional}
+		subject := mainFlowSubject
 		if c.itemCode != "" {
 			n.ItemName, n.ItemNameEn = s.itemNames(c.itemCode)
+			subject = n.ItemName
 		}
 		if kind == warnOverdue {
 			n.Kind, n.Critical = outbox.NoteDeadlineOverdue, true
@@ -115,7 +129,7 @@ func (s *Service) warn(ctx context.Context, p models.Project, c deadline, kind s
 		key := fmt.Sprintf("deadline:%s:%s:%s", p.ID, c.itemCode, c.dueOn)
 		escalate := now.Add(s.c.EscalateAfter).UTC()
 		t := models.AgentTask{ProjectID: p.ID, Kind: models.TaskDeadline, Level: models.LevelTown, RegionCode: p.RegionCode,
-			Status: models.TaskOpen, Title: "时限预警：" + p.Name + " " + n.ItemName, DedupKey: &key, EscalateAt: &escalate}
+			Status: models.TaskOpen, Title: "时限预警：" + p.Name + " " + subject, DedupKey: &key, EscalateAt: &escalate}
 		return Create(tx, &t, NoteFor(p, t, now, nil))
 	})
 	return wrote, err
@@ -135,13 +149,14 @@ func (s *Service) deadlines(p models.Project, states []models.ItemState, today w
 		in.Items = append(in.Items, states[i].ProgressInput())
 	}
 	prog := models.BuildProgress(s.c.Catalog, s.c.Calendar, in, today)
+	provisional := prog.Overall.Calendar == models.CalendarStatutoryOnly
 	var out []deadline
 	mainFlowRunning := false
 	for _, th := range prog.Themes {
 		theme, _ := s.c.Catalog.Theme(th.Code)
 		for _, it := range th.Items {
 			if it.DeadlineWarnable() && it.DueOn != nil {
-				out = append(out, deadline{itemCode: it.Code, dueOn: *it.DueOn, daysLeft: *it.WorkingDaysLeft, overdue: it.Overdue})
+				out = append(out, deadline{itemCode: it.Code, dueOn: *it.DueOn, daysLeft: *it.WorkingDaysLeft, overdue: it.Overdue, provisional: provisional})
 				mainFlowRunning = mainFlowRunning || (theme != nil && theme.PreStart)
 			}
 		}
@@ -152,7 +167,8 @@ func (s *Service) deadlines(p models.Project, states []models.ItemState, today w
 	// every new date, so it waits for a running clock; an overdue main flow
 	// stays overdue.
 	if o := prog.Overall; o.DeadlineWarnable() && o.DueOn != nil && (o.Overdue || mainFlowRunning) {
-		out = append(out, deadline{dueOn: *o.DueOn, daysLeft: o.WorkingDaysLeft, overdue: o.Overdue})
+		out = append(out, deadline{dueOn: *o.DueOn, daysLeft: o.WorkingDaysLeft, overdue: o.Overdue,
+			daysUsed: o.WorkingDaysUsed, daysLimit: o.WorkingDaysLimit, provisional: provisional})
 	}
 	return out
 }
