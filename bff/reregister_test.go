@@ -12,14 +12,14 @@ import (
 // app registers the same installation again with a new token, the device
 // is active again and later pushes reach the new token, never the old one.
 func TestDeviceRegisteredAgainAfterItsTokenDiedGetsLaterPushes(t *testing.T) {
-	e := start(t, nil)
-	tok := e.login("ent-demo").AccessToken
-	e.noQuietHours(tok)
 	const (
 		inst     = "inst-hw-again"
 		oldToken = "hw-old-0001"
 		newToken = "hw-new-0001"
 	)
+	e := start(t, nil)
+	tok := e.login("ent-demo").AccessToken
+	e.noQuietHours(tok)
 	register := func(token string) {
 		t.Helper()
 		var d struct {

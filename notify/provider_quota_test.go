@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/intake"
@@ -61,28 +63,6 @@ func (s *stateChanges) list() []push.ProviderState {
 	return append([]push.ProviderState(nil), s.got...)
 }
 
-// counter reads the named counter's series whose label has value.
-func (w *world) counter(name, label, value string) float64 {
-	w.t.Helper()
-	mfs, err := w.reg.Gather()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
-}
-
 // Xiaomi's stand-in answers its daily-quota code until the vendor's day
 // resets at Beijing midnight. Through the real pipeline and Router: the
 // Xiaomi pushes stay pending (not failed, and not sent again while the
@@ -115,20 +95,25 @@ func TestQuotaPauseResumesAtBeijingMidnightThroughThePipeline(t *testing.T) {
 	w.routeThrough(router)
 	w.vendorDevice(w.ent, push.ProviderXiaomi, "xm-ent-1")
 
-	midnight := push.NextBeijingMidnight(w.clock.Now())
-	if _, err := vendor.AddVendorFault(pushsink.VendorFault{Vendor: pushsink.VendorXiaomi, Kind: pushsink.FaultQuota,
-		For: midnight.Sub(w.clock.Now())}); err != nil {
-		t.Fatal(err)
+	// What reached the phones: pushes to the FCM phone, requests to
+	// Xiaomi's stand-in and the pushes it delivered.
+	type seen struct{ fcm, xiaomiRequests, xiaomiDelivered int }
+	look := func() seen {
+		return seen{len(w.delivered("tok-ent-demo")), len(vendor.VendorMessages(pushsink.VendorXiaomi)),
+			len(vendor.VendorDelivered(pushsink.VendorXiaomi))}
 	}
 
 	w.upsert(false)
+	midnight := push.NextBeijingMidnight(w.clock.Now())
+	quota := pushsink.VendorFault{Vendor: pushsink.VendorXiaomi, Kind: pushsink.FaultQuota, For: midnight.Sub(w.clock.Now())}
+	if _, err := vendor.AddVendorFault(quota); err != nil {
+		t.Fatal(err)
+	}
 	w.item("GH-02", models.StatusAccepted, nil)
 	w.drain()
-	if n := len(w.delivered("tok-ent-demo")); n != 1 {
-		t.Fatalf("the FCM phone got %d pushes, want 1: a paused Xiaomi must not hold it up", n)
-	}
-	if n := len(vendor.VendorDelivered(pushsink.VendorXiaomi)); n != 0 {
-		t.Fatalf("Xiaomi delivered %d pushes with its quota spent", n)
+	// The FCM phone is not held up by a paused Xiaomi.
+	if got, want := look(), (seen{fcm: 1, xiaomiRequests: 1}); got != want {
+		t.Fatalf("with Xiaomi's quota spent: %+v, want %+v", got, want)
 	}
 	assertPending := func(code string) {
 		t.Helper()
@@ -150,7 +135,11 @@ func TestQuotaPauseResumesAtBeijingMidnightThroughThePipeline(t *testing.T) {
 	if gauge := stateGauge(router, push.ProviderXiaomi); gauge != push.StatePaused {
 		t.Fatalf("zsb_push_provider_state for Xiaomi: %s, want paused", gauge)
 	}
-	if n := w.counter("zsb_pushes_total", "outcome", push.OutcomePaused); n != 1 {
+	var paused dto.Metric
+	if err := w.d.Metrics.pushes.WithLabelValues(push.OutcomePaused).Write(&paused); err != nil {
+		t.Fatal(err)
+	}
+	if n := paused.GetCounter().GetValue(); n != 1 {
 		t.Fatalf("zsb_pushes_total{outcome=paused} = %v, want 1", n)
 	}
 
@@ -161,17 +150,12 @@ func TestQuotaPauseResumesAtBeijingMidnightThroughThePipeline(t *testing.T) {
 	w.drain()
 	w.clock.Set(midnight.Add(-time.Minute))
 	w.drain()
-	if n := len(vendor.VendorMessages(pushsink.VendorXiaomi)); n != 1 {
-		t.Fatalf("Xiaomi's stand-in saw %d requests during the pause, want the one that found the quota spent", n)
-	}
-	if n := len(vendor.VendorDelivered(pushsink.VendorXiaomi)); n != 0 {
-		t.Fatalf("Xiaomi delivered %d pushes before midnight", n)
+	// Only the request that found the quota spent reached the vendor.
+	if got, want := look(), (seen{fcm: 2, xiaomiRequests: 1}); got != want {
+		t.Fatalf("a minute before midnight: %+v, want %+v", got, want)
 	}
 	if n := len(changes.list()); n != 1 {
 		t.Fatalf("%d state changes during the pause, want the one: %+v", n, changes.list())
-	}
-	if n := len(w.delivered("tok-ent-demo")); n != 2 {
-		t.Fatalf("the FCM phone got %d pushes, want 2", n)
 	}
 	var notPending int64
 	if err := w.d.DB.Model(&models.PushDelivery{}).Where("installation_id = ? AND state <> ?", "inst-xm-ent-1",
@@ -184,12 +168,11 @@ func TestQuotaPauseResumesAtBeijingMidnightThroughThePipeline(t *testing.T) {
 	w.drain()
 	w.clock.Add(time.Hour)
 	w.drain()
-	got := vendor.VendorDelivered(pushsink.VendorXiaomi)
-	if len(got) != 2 {
-		t.Fatalf("Xiaomi delivered %d pushes after midnight, want one per notice (2)", len(got))
+	if got, want := look(), (seen{fcm: 2, xiaomiRequests: 3, xiaomiDelivered: 2}); got != want {
+		t.Fatalf("after midnight: %+v, want %+v (one push per notice)", got, want)
 	}
 	ids := map[string]int{}
-	for _, r := range got {
+	for _, r := range vendor.VendorDelivered(pushsink.VendorXiaomi) {
 		if r.Token != "xm-ent-1" {
 			t.Fatalf("delivered to %q", r.Token)
 		}
@@ -208,9 +191,6 @@ func TestQuotaPauseResumesAtBeijingMidnightThroughThePipeline(t *testing.T) {
 	}
 	if gauge := stateGauge(router, push.ProviderXiaomi); gauge != push.StateOK {
 		t.Fatalf("zsb_push_provider_state for Xiaomi: %s, want ok", gauge)
-	}
-	if n := len(w.delivered("tok-ent-demo")); n != 2 {
-		t.Fatalf("the FCM phone got %d pushes, want 2", n)
 	}
 }
 
