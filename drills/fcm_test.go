@@ -20,12 +20,8 @@ import (
 // push_attempts); Retry-After is honoured; and no device is deactivated for
 // a transient error.
 func TestFCMTrouble(t *testing.T) {
-	drill(t)
-	s := newStack(t)
-	s.sink = startSinkProcess(t)
-	b := s.startBFF("bff")
-	ent := b.phoneFor("ent-demo")
-	agent := b.phoneFor("agent-county")
+	d := startFCMDrill(t)
+	s := d.stack
 
 	const (
 		outage     = 90 * time.Second
@@ -41,27 +37,8 @@ func TestFCMTrouble(t *testing.T) {
 	s.sink.fault(map[string]any{"code": pushsink.CodeQuotaExceeded, "for_seconds": int((outage + limited) / time.Second),
 		"retry_after_seconds": int(retryAfter / time.Second)})
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	_, cseq := s.projectVersion(civil)
-	_, iseq := s.projectVersion(industrial)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sendAll(ctx, t, func() *bff { return b },
-		eventPlan(civil, models.ProjectCivil, "fcm", int(cseq)+1, 6, rng),
-		eventPlan(industrial, models.ProjectIndustrial, "fcm", int(iseq)+1, 6, rng))
-
-	recipients := map[string][]phone{civil: {ent}, industrial: {ent, agent}}
-	eventually(t, 5*time.Minute, "every push delivered after the FCM trouble", func() (bool, string) {
-		if st := s.deliveryStates(); st["failed"] > 0 || st["deactivated"] > 0 {
-			t.Fatalf("transient FCM errors ended deliveries for good: %v\n  %s", st, s.failedDeliveries())
-		}
-		if diffs := s.inboxDiffs(t, recipients); len(diffs) > 0 {
-			return false, joinLines(diffs, 3)
-		}
-		rep := s.pushReport(ent, agent)
-		return rep.complete(), rep.String()
-	})
-	s.checkInbox(t, recipients)
+	d.sendEvents(t, "fcm", 6, 3)
+	d.waitDelivered(t, 5*time.Minute, "every push delivered after the FCM trouble", nil)
 
 	if n := count(t, s.db, "SELECT count(*) FROM devices WHERE active = false"); n != 0 {
 		t.Errorf("%d devices deactivated by transient errors", n)
@@ -113,6 +90,58 @@ func TestFCMTrouble(t *testing.T) {
 	}
 	t.Logf("%d deliveries: %d attempts in push_attempts (most for one: %d), %d requests at the sink (most for one: %d)",
 		len(worst), attempts, worst[0].N, total, maxReqs)
+}
+
+// fcmDrill is a drill of FCM in trouble: the stack, the sink process as
+// FCM, one BFF, and two signed-in phones, the enterprise's (both demo
+// projects) and the county agent's (the industrial one).
+type fcmDrill struct {
+	*stack
+	b          *bff
+	ent, agent phone
+}
+
+// startFCMDrill starts an FCM drill.
+func startFCMDrill(t *testing.T) *fcmDrill {
+	drill(t)
+	s := newStack(t)
+	s.sink = startSinkProcess(t)
+	b := s.startBFF("bff")
+	return &fcmDrill{stack: s, b: b, ent: b.phoneFor("ent-demo"), agent: b.phoneFor("agent-county")}
+}
+
+// sendEvents sends n events tagged tag to each demo project, numbered on
+// from each project's last sequence, in an order drawn from seed.
+func (d *fcmDrill) sendEvents(t *testing.T, tag string, n int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed))
+	_, cseq := d.projectVersion(civil)
+	_, iseq := d.projectVersion(industrial)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sendAll(ctx, t, func() *bff { return d.b },
+		eventPlan(civil, models.ProjectCivil, tag, int(cseq)+1, n, rng),
+		eventPlan(industrial, models.ProjectIndustrial, tag, int(iseq)+1, n, rng))
+}
+
+// waitDelivered waits, up to limit, until every notice is in its
+// recipients' inboxes and pushed to their phones, and done (when not nil)
+// holds; a delivery ending failed or deactivated meanwhile fails the drill,
+// as FCM's trouble is transient. Then it checks the inboxes.
+func (d *fcmDrill) waitDelivered(t *testing.T, limit time.Duration, what string, done func() bool) {
+	t.Helper()
+	recipients := map[string][]phone{civil: {d.ent}, industrial: {d.ent, d.agent}}
+	eventually(t, limit, what, func() (bool, string) {
+		if st := d.deliveryStates(); st["failed"] > 0 || st["deactivated"] > 0 {
+			t.Fatalf("transient FCM trouble ended deliveries for good: %v\n  %s", st, d.failedDeliveries())
+		}
+		if diffs := d.inboxDiffs(t, recipients); len(diffs) > 0 {
+			return false, joinLines(diffs, 3)
+		}
+		rep := d.pushReport(d.ent, d.agent)
+		return rep.complete() && (done == nil || done()), rep.String()
+	})
+	d.checkInbox(t, recipients)
 }
 
 // failedDeliveries describes deliveries that ended without being sent.

@@ -1,12 +1,8 @@
 package drills
 
 import (
-	"context"
-	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/weifang/kaigong-zsb/models"
 )
 
 // TestPushServiceSlowerThanTheLease: FCM holds every answer for 150 s,
@@ -18,12 +14,8 @@ import (
 // the delivery was leased and sent again, and both slow answers were
 // accepted and recorded: two pushes for one notice.)
 func TestPushServiceSlowerThanTheLease(t *testing.T) {
-	drill(t)
-	s := newStack(t)
-	s.sink = startSinkProcess(t)
-	b := s.startBFF("bff")
-	ent := b.phoneFor("ent-demo")
-	agent := b.phoneFor("agent-county")
+	d := startFCMDrill(t)
+	s := d.stack
 
 	const (
 		slow   = 150 * time.Second // longer than the lease (2 min)
@@ -32,29 +24,12 @@ func TestPushServiceSlowerThanTheLease(t *testing.T) {
 	start := time.Now()
 	s.sink.fault(map[string]any{"delay_ms": int(slow / time.Millisecond), "for_seconds": int(window / time.Second)})
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
-	_, cseq := s.projectVersion(civil)
-	_, iseq := s.projectVersion(industrial)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sendAll(ctx, t, func() *bff { return b },
-		eventPlan(civil, models.ProjectCivil, "slow", int(cseq)+1, 3, rng),
-		eventPlan(industrial, models.ProjectIndustrial, "slow", int(iseq)+1, 3, rng))
-
-	recipients := map[string][]phone{civil: {ent}, industrial: {ent, agent}}
+	d.sendEvents(t, "slow", 3, 11)
 	// The slow answers still owed at the end of the window come back at
 	// most slow later; wait past that so a duplicate would be seen.
-	eventually(t, window+slow+90*time.Second, "every push delivered after the slow spell", func() (bool, string) {
-		if st := s.deliveryStates(); st["failed"] > 0 || st["deactivated"] > 0 {
-			t.Fatalf("a slow provider ended deliveries for good: %v\n  %s", st, s.failedDeliveries())
-		}
-		if diffs := s.inboxDiffs(t, recipients); len(diffs) > 0 {
-			return false, joinLines(diffs, 3)
-		}
-		rep := s.pushReport(ent, agent)
-		return rep.complete() && time.Since(start) > window+slow+5*time.Second, rep.String()
+	d.waitDelivered(t, window+slow+90*time.Second, "every push delivered after the slow spell", func() bool {
+		return time.Since(start) > window+slow+5*time.Second
 	})
-	s.checkInbox(t, recipients)
 
 	// At the sink: one accepted push per notice and token.
 	accepted := map[string]int{}

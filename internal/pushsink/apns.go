@@ -112,6 +112,7 @@ func (s *Sink) handleAPNs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PathValue("token")
+	s.countSend(VendorAPNs, 1)
 	c := s.creds()
 	switch topic := r.Header.Get("apns-topic"); {
 	case topic == "":

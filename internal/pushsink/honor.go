@@ -82,6 +82,7 @@ func (s *Sink) handleHonorSend(w http.ResponseWriter, r *http.Request) {
 		writeHonor(w, http.StatusBadRequest, 80100003, "android.notification.importance missing or unknown")
 		return
 	}
+	s.countSend(VendorHonor, len(req.Token))
 	switch n := len(req.Token); {
 	case n == 0:
 		writeHonor(w, http.StatusBadRequest, 80100001, "token missing")

@@ -155,6 +155,7 @@ func (s *Sink) handleHuaweiSend(w http.ResponseWriter, r *http.Request) {
 // hwAnswerSend answers a checked v1 or v3 send: the token count, faults,
 // then success, partial success (partial builds msg) or all invalid.
 func (s *Sink) hwAnswerSend(w http.ResponseWriter, vendor string, tokens []string, msg json.RawMessage, dryRun bool, partial func(illegal []string) string) {
+	s.countSend(vendor, len(tokens))
 	switch {
 	case len(tokens) == 0:
 		writeHW(w, http.StatusBadRequest, hwBadParam, "token missing")

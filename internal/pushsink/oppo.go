@@ -117,11 +117,13 @@ func (s *Sink) handleOPPOSend(w http.ResponseWriter, r *http.Request, batch bool
 			writeOPPO(w, opBadParam, "messages must be a JSON array", nil)
 			return
 		}
+		s.countSend(VendorOPPO, len(raws))
 		if len(raws) > opMaxBatch {
 			writeOPPO(w, opBadParam, "more than 1000 messages", nil)
 			return
 		}
 	} else {
+		s.countSend(VendorOPPO, 1)
 		raws = []json.RawMessage{json.RawMessage(r.PostForm.Get("message"))}
 	}
 	msgs := make([]oppoMessage, len(raws))

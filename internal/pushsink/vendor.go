@@ -193,6 +193,8 @@ type vendorState struct {
 	tokens   map[string]issued
 	grants   map[string]int
 	received map[string][]VendorReceived
+	// sends holds the token count of each send request, by vendor.
+	sends    map[string][]int
 	faults   []*vendorFault
 	faultSeq int64
 	// vivoTasks holds the payloads saved by saveListPayload, by taskId.
@@ -206,7 +208,7 @@ func newVendorState(creds Credentials, ttl time.Duration) *vendorState {
 	return &vendorState{
 		creds: creds, tokenTTL: ttl,
 		tokens: map[string]issued{}, grants: map[string]int{},
-		received: map[string][]VendorReceived{}, vivoTasks: map[string]json.RawMessage{},
+		received: map[string][]VendorReceived{}, sends: map[string][]int{}, vivoTasks: map[string]json.RawMessage{},
 		apnsTokens: map[string]bool{},
 	}
 }
@@ -376,6 +378,29 @@ func records(tokens []string, msg json.RawMessage, rejected map[string]string, a
 	return out
 }
 
+// countSend keeps the token count of one send request to vendor that
+// passed the auth check, before the stand-in judges its size.
+func (s *Sink) countSend(vendor string, tokens int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := append(s.vend.sends[vendor], tokens)
+	if over := len(list) - s.maxMessages; over > 0 {
+		list = slices.Delete(list, 0, over)
+	}
+	s.vend.sends[vendor] = list
+}
+
+// VendorSendSizes returns how many device tokens each send request to
+// vendor's stand-in carried, in arrival order: every send that passed the
+// auth check, accepted or refused (one over the vendor's limit too), so a
+// test sees how a client batches. vivo's saveListPayload carries no tokens
+// and is not counted; its pushToList is.
+func (s *Sink) VendorSendSizes(vendor string) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.vend.sends[vendor])
+}
+
 // VendorMessages returns what vendor's stand-in received, oldest first.
 func (s *Sink) VendorMessages(vendor string) []VendorReceived {
 	s.mu.Lock()
@@ -394,11 +419,13 @@ func (s *Sink) VendorDelivered(vendor string) []VendorReceived {
 	return out
 }
 
-// ResetVendor forgets what vendor's stand-in received; faults stay.
+// ResetVendor forgets what vendor's stand-in received (and the sizes of
+// its sends); faults stay.
 func (s *Sink) ResetVendor(vendor string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.vend.received, vendor)
+	delete(s.vend.sends, vendor)
 }
 
 // creds returns the credentials the stand-ins accept.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func TestHonorStandIn(t *testing.T) {
 }
 
 func TestXiaomiStandIn(t *testing.T) {
-	_, base := startSink(t, Options{})
+	sink, base := startSink(t, Options{})
 	c := DevCredentials()
 	u := base + "/xiaomi/v3/message/regid"
 	form := url.Values{"registration_id": {"r1"}, "restricted_package_name": {c.XiaomiPackage},
@@ -151,6 +152,15 @@ func TestXiaomiStandIn(t *testing.T) {
 	form.Set("registration_id", "r1,r2")
 	st, body = postForm(t, u, form, auth)
 	wantAnswer(t, "ok", st, body, 200, `"result":"ok"`)
+	// Every send past the auth check is counted with its size, the
+	// refused ones too; the wrong secret's is not.
+	if got, want := sink.VendorSendSizes(VendorXiaomi), []int{1, 1001, 2}; !slices.Equal(got, want) {
+		t.Errorf("send sizes %v, want %v", got, want)
+	}
+	sink.ResetVendor(VendorXiaomi)
+	if got := sink.VendorSendSizes(VendorXiaomi); len(got) != 0 {
+		t.Errorf("send sizes after a reset: %v", got)
+	}
 }
 
 func TestOPPOStandIn(t *testing.T) {

@@ -152,6 +152,7 @@ func (s *Sink) handleVivoSend(w http.ResponseWriter, r *http.Request) {
 	if !s.vivoAuth(w, r) {
 		return
 	}
+	s.countSend(VendorVivo, 1)
 	body, err := readVendorBody(w, r)
 	var p vivoPayload
 	if err != nil || json.Unmarshal(body, &p) != nil {
@@ -217,6 +218,7 @@ func (s *Sink) handleVivoPushToList(w http.ResponseWriter, r *http.Request) {
 		writeVivo(w, http.StatusOK, vvBadParam, "malformed request", nil)
 		return
 	}
+	s.countSend(VendorVivo, len(req.RegIDs))
 	if n := len(req.RegIDs); n < vvMinList || n > vvMaxList {
 		writeVivo(w, http.StatusOK, vvBadParam, "regIds must hold 2 to 1000 ids", nil)
 		return

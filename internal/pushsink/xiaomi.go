@@ -46,6 +46,7 @@ func (s *Sink) handleXiaomiSend(w http.ResponseWriter, r *http.Request) {
 			tokens = append(tokens, t)
 		}
 	}
+	s.countSend(VendorXiaomi, len(tokens))
 	var problem string
 	switch {
 	case len(tokens) == 0:

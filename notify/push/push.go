@@ -3,6 +3,12 @@
 // result types, the outcomes and the retry backoff. It knows no database;
 // each provider's client lives in a package beneath it (push/fcm,
 // push/huawei, …), and a Router picks one by the device's provider.
+//
+// A caller that sizes its Send calls per provider asks MaxBatch(sender,
+// provider): the Router and every sender answer how many pushes for the
+// provider they take together (the vendor's most a request: 1,000 at
+// Huawei, HarmonyOS, Honor, Xiaomi, OPPO and vivo; 500 for FCM; for APNs,
+// one device a request, the requests kept in flight).
 package push
 
 import (

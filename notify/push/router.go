@@ -143,6 +143,18 @@ func (r *Router) Providers() []string {
 	return out
 }
 
+// MaxBatch reports how many pushes for provider (empty means FCM) its
+// sender takes together (see the package's MaxBatch), 0 when the router
+// has no sender for provider or the sender does not say.
+func (r *Router) MaxBatch(provider string) int {
+	p := normalize(provider)
+	s, ok := r.senders[p]
+	if !ok {
+		return 0
+	}
+	return MaxBatch(s, p)
+}
+
 // States reports each configured provider's health, sorted by provider.
 func (r *Router) States() []ProviderState {
 	now := r.now()

@@ -145,18 +145,29 @@ func (s *Sender) renew(stale string) error {
 	return nil
 }
 
+// MaxBatch reports how many pushes for provider the sender takes
+// together: APNs takes one device a request (push-providers.md), so this
+// is how many requests it keeps in flight over its HTTP/2 connection
+// (Config.Parallel); 0 for any other provider.
+func (s *Sender) MaxBatch(provider string) int {
+	if provider != push.ProviderAPNs {
+		return 0
+	}
+	return s.cfg.Parallel
+}
+
+// plan is how Send cuts its messages into requests: one each, up to
+// Config.Parallel in flight.
+func (s *Sender) plan() vendorkit.Plan {
+	return vendorkit.Plan{Provider: push.ProviderAPNs, Max: 1, Grouping: vendorkit.AnyContent, Parallel: s.cfg.Parallel}
+}
+
 // Send delivers each message, one request each, and returns one result per
 // message in order.
 func (s *Sender) Send(ctx context.Context, msgs []push.Message) []push.Result {
-	results, idx := vendorkit.Prepare(push.ProviderAPNs, msgs)
-	vendorkit.ForEach(vendorkit.Chunks(idx, 1), s.cfg.Parallel, func(one []int) {
-		i := one[0]
-		if vendorkit.Canceled(ctx, results, one) {
-			return
-		}
-		results[i] = s.sendOne(ctx, msgs[i])
+	return vendorkit.SendGroups(ctx, s.plan(), msgs, func(ctx context.Context, b vendorkit.Batch) ([]push.Result, error) {
+		return []push.Result{s.sendOne(ctx, b.Msgs[0])}, nil
 	})
-	return results
 }
 
 func (s *Sender) sendOne(ctx context.Context, m push.Message) push.Result {

@@ -43,7 +43,7 @@ func sender(t *testing.T, creds *pushsink.Credentials, key []byte, base string, 
 func TestSuite(t *testing.T) {
 	creds, good, bad := keys(t)
 	vendortest.Suite{
-		Provider: push.ProviderAPNs, Vendor: pushsink.VendorAPNs, Credentials: creds, MaxBatch: 50,
+		Provider: push.ProviderAPNs, Vendor: pushsink.VendorAPNs, Credentials: creds, MaxBatch: 1,
 		New: func(t *testing.T, base string, wrong bool, now func() time.Time) push.Sender {
 			key := good
 			if wrong {
@@ -52,6 +52,20 @@ func TestSuite(t *testing.T) {
 			return sender(t, creds, key, base, now)
 		},
 	}.Run(t)
+}
+
+// APNs takes one device a request, side by side over HTTP/2: the sender
+// takes as many pushes together as it keeps requests in flight.
+func TestMaxBatchIsTheRequestsInFlight(t *testing.T) {
+	creds, good, _ := keys(t)
+	_, base := vendortest.StartSink(t, pushsink.Options{Credentials: creds})
+	s := sender(t, creds, good, base, nil)
+	if got := push.MaxBatch(s, push.ProviderAPNs); got != DefaultParallel {
+		t.Errorf("MaxBatch(apns) = %d, want %d", got, DefaultParallel)
+	}
+	if got := push.MaxBatch(s, push.ProviderFCM); got != 0 {
+		t.Errorf("MaxBatch(fcm) = %d, want 0", got)
+	}
 }
 
 func TestPayloadAndHeaders(t *testing.T) {

@@ -169,6 +169,17 @@ func newHTTPClient(ctx context.Context, credentialsFile string, conns int) (*htt
 	return &http.Client{Transport: rt}, nil
 }
 
+// MaxBatch reports how many pushes for provider the sender takes together:
+// the most one SendEach call accepts (500; FCM HTTP v1 itself takes one
+// message a request, which SendEach sends side by side), 0 for any
+// provider but FCM.
+func (s *Sender) MaxBatch(provider string) int {
+	if provider != push.ProviderFCM && provider != "" {
+		return 0
+	}
+	return maxBatch
+}
+
 // Send delivers each message and returns one result per message, in the
 // same order. Messages for providers other than FCM or without a token fail
 // without being sent. Send never retries itself (beyond the five attempts

@@ -169,6 +169,12 @@ func TestFCMSenderChunksLargeSends(t *testing.T) {
 	if got := len(sink.Delivered()); got != n {
 		t.Errorf("sink got %d, want %d", got, n)
 	}
+	if got := push.MaxBatch(sender, push.ProviderFCM); got != maxBatch {
+		t.Errorf("MaxBatch(fcm) = %d, want %d", got, maxBatch)
+	}
+	if got := push.MaxBatch(sender, push.ProviderHuawei); got != 0 {
+		t.Errorf("MaxBatch(huawei) = %d, want 0", got)
+	}
 }
 
 func TestFCMSenderWrongPathIsNotADeadToken(t *testing.T) {

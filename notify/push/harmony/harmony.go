@@ -144,40 +144,34 @@ func (s *Sender) sign(context.Context) (vendorkit.Token, error) {
 // TokenFetches counts the JWTs signed so far.
 func (s *Sender) TokenFetches() int { return s.tokens.Fetches() }
 
+// MaxBatch is the most tokens one Push Kit v3 send carries
+// (push-providers.md: 1,000, as v1).
+const MaxBatch = 1000
+
+// plan is how Send cuts its messages into requests: one notice to up to
+// MaxBatch tokens each.
+var plan = vendorkit.Plan{Provider: push.ProviderHarmony, Max: MaxBatch, Grouping: vendorkit.SameContent}
+
+// MaxBatch reports the most pushes of one notice for provider that one
+// request carries: MaxBatch for HarmonyOS, 0 for any other provider.
+func (s *Sender) MaxBatch(provider string) int { return plan.MaxBatch(provider) }
+
 // Send delivers each message, one request per notice content and up to
-// 1,000 tokens, and returns one result per message in order.
+// MaxBatch tokens, and returns one result per message in order.
 func (s *Sender) Send(ctx context.Context, msgs []push.Message) []push.Result {
-	results, idx := vendorkit.Prepare(push.ProviderHarmony, msgs)
+	return vendorkit.SendGroups(ctx, plan, msgs, s.send)
+}
+
+// send makes one request: a batch's notice to its tokens.
+func (s *Sender) send(ctx context.Context, b vendorkit.Batch) ([]push.Result, error) {
+	body := BuildRequest(b.Msgs[0], s.cfg.Category, s.cfg.TTL)
+	body.Target.Token = b.Tokens
 	sendURL := vendorkit.JoinURL(s.cfg.PushURL, "/v3/"+url.PathEscape(s.cfg.ProjectID)+"/messages:send")
-	vendorkit.ForEach(vendorkit.GroupByContent(msgs, idx, vendorkit.MaxBatch), 0, func(group []int) {
-		if vendorkit.Canceled(ctx, results, group) {
-			return
-		}
-		tokens := make([]string, len(group))
-		for j, i := range group {
-			tokens[j] = msgs[i].Token
-		}
-		body := BuildRequest(msgs[group[0]], s.cfg.Category, s.cfg.TTL)
-		body.Target.Token = tokens
-		resp, err := vendorkit.WithToken(ctx, s.tokens, func(tok string) (*vendorkit.Response, bool, error) {
-			resp, err := s.client.PostJSON(ctx, sendURL, http.Header{
-				"Authorization": {"Bearer " + tok},
-				"push-type":     {"0"}, // an alert notification
-			}, body)
-			if err != nil {
-				return nil, false, err
-			}
-			return resp, hms.AuthExpired(resp), nil
-		})
-		if err != nil {
-			vendorkit.Fill(results, group, vendorkit.ErrorResult(ctx, err))
-			return
-		}
-		for j, r := range hms.Results(resp, tokens, s.cfg.Now(), illegalTokens) {
-			results[group[j]] = r
-		}
-	})
-	return results
+	resp, err := hms.Post(ctx, s.client, s.tokens, sendURL, http.Header{"push-type": {"0"}}, body) // an alert notification
+	if err != nil {
+		return nil, err
+	}
+	return hms.Results(resp, b.Tokens, s.cfg.Now(), illegalTokens), nil
 }
 
 // illegalTokens reads a partial success's msg: {"illegalTokens":

@@ -138,42 +138,45 @@ type Answer struct {
 	} `json:"data"`
 }
 
+// MaxBatch is the most tokens one Honor send carries (push-providers.md:
+// 1,000).
+const MaxBatch = 1000
+
+// plan is how Send cuts its messages into requests: one notice to up to
+// MaxBatch tokens each.
+var plan = vendorkit.Plan{Provider: push.ProviderHonor, Max: MaxBatch, Grouping: vendorkit.SameContent}
+
+// MaxBatch reports the most pushes of one notice for provider that one
+// request carries: MaxBatch for Honor, 0 for any other provider.
+func (s *Sender) MaxBatch(provider string) int { return plan.MaxBatch(provider) }
+
 // Send delivers each message, one request per notice content and up to
-// 1,000 tokens, and returns one result per message in order.
+// MaxBatch tokens, and returns one result per message in order.
 func (s *Sender) Send(ctx context.Context, msgs []push.Message) []push.Result {
-	results, idx := vendorkit.Prepare(push.ProviderHonor, msgs)
+	return vendorkit.SendGroups(ctx, plan, msgs, s.send)
+}
+
+// send makes one request: a batch's notice to its tokens.
+func (s *Sender) send(ctx context.Context, b vendorkit.Batch) ([]push.Result, error) {
+	body := BuildMessage(b.Msgs[0], s.cfg.Importance, s.cfg.BadgeClass, s.cfg.TTL)
+	body.Token = b.Tokens
 	sendURL := vendorkit.JoinURL(s.cfg.PushURL, "/api/v1/"+url.PathEscape(s.cfg.AppID)+"/sendMessage")
-	vendorkit.ForEach(vendorkit.GroupByContent(msgs, idx, vendorkit.MaxBatch), 0, func(group []int) {
-		if vendorkit.Canceled(ctx, results, group) {
-			return
-		}
-		tokens := make([]string, len(group))
-		for j, i := range group {
-			tokens[j] = msgs[i].Token
-		}
-		body := BuildMessage(msgs[group[0]], s.cfg.Importance, s.cfg.BadgeClass, s.cfg.TTL)
-		body.Token = tokens
-		resp, err := vendorkit.WithToken(ctx, s.tokens, func(tok string) (*vendorkit.Response, bool, error) {
-			resp, err := s.client.PostJSON(ctx, sendURL, http.Header{
-				"Authorization": {"Bearer " + tok},
-				"timestamp":     {strconv.FormatInt(s.cfg.Now().UnixMilli(), 10)},
-			}, body)
-			if err != nil {
-				return nil, false, err
-			}
-			var a Answer
-			_ = json.Unmarshal(resp.Body, &a)
-			return resp, resp.Status == http.StatusUnauthorized || slices.Contains(s.codes.AuthExpired, a.Code), nil
-		})
+	resp, err := vendorkit.WithToken(ctx, s.tokens, func(tok string) (*vendorkit.Response, bool, error) {
+		resp, err := s.client.PostJSON(ctx, sendURL, http.Header{
+			"Authorization": {"Bearer " + tok},
+			"timestamp":     {strconv.FormatInt(s.cfg.Now().UnixMilli(), 10)},
+		}, body)
 		if err != nil {
-			vendorkit.Fill(results, group, vendorkit.ErrorResult(ctx, err))
-			return
+			return nil, false, err
 		}
-		for j, r := range s.results(resp, tokens) {
-			results[group[j]] = r
-		}
+		var a Answer
+		_ = json.Unmarshal(resp.Body, &a)
+		return resp, resp.Status == http.StatusUnauthorized || slices.Contains(s.codes.AuthExpired, a.Code), nil
 	})
-	return results
+	if err != nil {
+		return nil, err
+	}
+	return s.results(resp, b.Tokens), nil
 }
 
 // results maps one answer to each token's result.

@@ -67,7 +67,6 @@ const (
 	CodeCallLimit2    = 55
 	CodeInvalidRegID  = 10000
 	codeSuccess       = 0
-	maxBatch          = 1000
 	sendPathSingle    = "/server/v1/message/notification/unicast"
 	sendPathBatch     = "/server/v1/message/notification/unicast_batch"
 	authPath          = "/server/v1/auth"
@@ -150,52 +149,55 @@ func (s *Sender) fetchToken(ctx context.Context) (vendorkit.Token, error) {
 // TokenFetches counts the auth tokens fetched so far.
 func (s *Sender) TokenFetches() int { return s.tokens.Fetches() }
 
-// Send delivers the messages, up to 1,000 a request (one alone by unicast),
-// and returns one result per message in order.
+// MaxBatch is the most messages one unicast_batch carries
+// (push-providers.md: 1,000), each with its own content.
+const MaxBatch = 1000
+
+// plan is how Send cuts its messages into requests: the next up to
+// MaxBatch messages each, whatever their content.
+var plan = vendorkit.Plan{Provider: push.ProviderOPPO, Max: MaxBatch, Grouping: vendorkit.AnyContent}
+
+// MaxBatch reports the most pushes for provider that one request carries:
+// MaxBatch for OPPO, 0 for any other provider.
+func (s *Sender) MaxBatch(provider string) int { return plan.MaxBatch(provider) }
+
+// Send delivers the messages, up to MaxBatch a request (one alone by
+// unicast), and returns one result per message in order.
 func (s *Sender) Send(ctx context.Context, msgs []push.Message) []push.Result {
-	results, idx := vendorkit.Prepare(push.ProviderOPPO, msgs)
-	vendorkit.ForEach(vendorkit.Chunks(idx, maxBatch), 0, func(chunk []int) {
-		if vendorkit.Canceled(ctx, results, chunk) {
-			return
+	return vendorkit.SendGroups(ctx, plan, msgs, s.send)
+}
+
+// send makes one request: unicast for one message, unicast_batch for more.
+func (s *Sender) send(ctx context.Context, b vendorkit.Batch) ([]push.Result, error) {
+	form := url.Values{}
+	path := sendPathSingle
+	if len(b.Msgs) == 1 {
+		raw, _ := json.Marshal(BuildMessage(b.Msgs[0], s.cfg.ChannelID, s.cfg.Category, s.cfg.TTL))
+		form.Set("message", string(raw))
+	} else {
+		batch := make([]Message, len(b.Msgs))
+		for j, m := range b.Msgs {
+			batch[j] = BuildMessage(m, s.cfg.ChannelID, s.cfg.Category, s.cfg.TTL)
 		}
-		form := url.Values{}
-		path := sendPathSingle
-		if len(chunk) == 1 {
-			raw, _ := json.Marshal(BuildMessage(msgs[chunk[0]], s.cfg.ChannelID, s.cfg.Category, s.cfg.TTL))
-			form.Set("message", string(raw))
-		} else {
-			batch := make([]Message, len(chunk))
-			for j, i := range chunk {
-				batch[j] = BuildMessage(msgs[i], s.cfg.ChannelID, s.cfg.Category, s.cfg.TTL)
-			}
-			raw, _ := json.Marshal(batch)
-			form.Set("messages", string(raw))
-			path = sendPathBatch
-		}
-		sendURL := vendorkit.JoinURL(s.cfg.PushURL, path)
-		resp, err := vendorkit.WithToken(ctx, s.tokens, func(tok string) (*vendorkit.Response, bool, error) {
-			form.Set("auth_token", tok)
-			resp, err := s.client.PostForm(ctx, sendURL, nil, form)
-			if err != nil {
-				return nil, false, err
-			}
-			var a Answer
-			_ = json.Unmarshal(resp.Body, &a)
-			return resp, a.Code == CodeInvalidToken || a.Code == CodeTokenExpired, nil
-		})
+		raw, _ := json.Marshal(batch)
+		form.Set("messages", string(raw))
+		path = sendPathBatch
+	}
+	sendURL := vendorkit.JoinURL(s.cfg.PushURL, path)
+	resp, err := vendorkit.WithToken(ctx, s.tokens, func(tok string) (*vendorkit.Response, bool, error) {
+		form.Set("auth_token", tok)
+		resp, err := s.client.PostForm(ctx, sendURL, nil, form)
 		if err != nil {
-			vendorkit.Fill(results, chunk, vendorkit.ErrorResult(ctx, err))
-			return
+			return nil, false, err
 		}
-		tokens := make([]string, len(chunk))
-		for j, i := range chunk {
-			tokens[j] = msgs[i].Token
-		}
-		for j, r := range s.results(resp, tokens, len(chunk) > 1) {
-			results[chunk[j]] = r
-		}
+		var a Answer
+		_ = json.Unmarshal(resp.Body, &a)
+		return resp, a.Code == CodeInvalidToken || a.Code == CodeTokenExpired, nil
 	})
-	return results
+	if err != nil {
+		return nil, err
+	}
+	return s.results(resp, b.Tokens, len(b.Msgs) > 1), nil
 }
 
 // results maps one answer to each message's result.

@@ -181,46 +181,50 @@ func requestID() string {
 	return hex.EncodeToString(b)
 }
 
+// MaxBatch is the most regIds one pushToList carries (push-providers.md:
+// regIds[2..1000]); a notice to one device goes by /message/send.
+const MaxBatch = 1000
+
+// plan is how Send cuts its messages into requests: one notice to up to
+// MaxBatch devices each.
+var plan = vendorkit.Plan{Provider: push.ProviderVivo, Max: MaxBatch, Grouping: vendorkit.SameContent}
+
+// MaxBatch reports the most pushes of one notice for provider that one
+// pushToList carries: MaxBatch for vivo, 0 for any other provider.
+func (s *Sender) MaxBatch(provider string) int { return plan.MaxBatch(provider) }
+
 // Send delivers each message, one request per device alone and two per
-// notice content for up to 1,000 devices, and returns one result per
+// notice content for up to MaxBatch devices, and returns one result per
 // message in order.
 func (s *Sender) Send(ctx context.Context, msgs []push.Message) []push.Result {
-	results, idx := vendorkit.Prepare(push.ProviderVivo, msgs)
-	vendorkit.ForEach(vendorkit.GroupByContent(msgs, idx, vendorkit.MaxBatch), 0, func(group []int) {
-		if vendorkit.Canceled(ctx, results, group) {
-			return
+	return vendorkit.SendGroups(ctx, plan, msgs, s.send)
+}
+
+// send delivers a batch's notice to its devices: /message/send for one,
+// saveListPayload then pushToList for more.
+func (s *Sender) send(ctx context.Context, b vendorkit.Batch) ([]push.Result, error) {
+	payload := BuildPayload(b.Msgs[0], s.cfg.AppID, s.cfg.Category, s.cfg.TTL)
+	payload.RequestID = requestID()
+	var (
+		resp *vendorkit.Response
+		a    Answer
+		err  error
+	)
+	if len(b.Tokens) == 1 {
+		payload.RegID = b.Tokens[0]
+		resp, a, err = s.post(ctx, "/message/send", payload)
+	} else {
+		resp, a, err = s.post(ctx, "/message/saveListPayload", payload)
+		if err == nil && resp.Status == http.StatusOK && a.Result == 0 && a.TaskID != "" {
+			resp, a, err = s.post(ctx, "/message/pushToList", map[string]any{
+				"regIds": b.Tokens, "taskId": a.TaskID, "requestId": requestID(),
+			})
 		}
-		tokens := make([]string, len(group))
-		for j, i := range group {
-			tokens[j] = msgs[i].Token
-		}
-		payload := BuildPayload(msgs[group[0]], s.cfg.AppID, s.cfg.Category, s.cfg.TTL)
-		payload.RequestID = requestID()
-		var (
-			resp *vendorkit.Response
-			a    Answer
-			err  error
-		)
-		if len(group) == 1 {
-			payload.RegID = tokens[0]
-			resp, a, err = s.post(ctx, "/message/send", payload)
-		} else {
-			resp, a, err = s.post(ctx, "/message/saveListPayload", payload)
-			if err == nil && resp.Status == http.StatusOK && a.Result == 0 && a.TaskID != "" {
-				resp, a, err = s.post(ctx, "/message/pushToList", map[string]any{
-					"regIds": tokens, "taskId": a.TaskID, "requestId": requestID(),
-				})
-			}
-		}
-		if err != nil {
-			vendorkit.Fill(results, group, vendorkit.ErrorResult(ctx, err))
-			return
-		}
-		for j, r := range s.results(resp, a, tokens) {
-			results[group[j]] = r
-		}
-	})
-	return results
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.results(resp, a, b.Tokens), nil
 }
 
 // results maps one answer to each token's result.

@@ -91,32 +91,35 @@ type Answer struct {
 	} `json:"data"`
 }
 
+// MaxBatch is the most registration ids one MiPush send carries
+// (push-providers.md: 1,000).
+const MaxBatch = 1000
+
+// plan is how Send cuts its messages into requests: one notice to up to
+// MaxBatch registration ids each.
+var plan = vendorkit.Plan{Provider: push.ProviderXiaomi, Max: MaxBatch, Grouping: vendorkit.SameContent}
+
+// MaxBatch reports the most pushes of one notice for provider that one
+// request carries: MaxBatch for Xiaomi, 0 for any other provider.
+func (s *Sender) MaxBatch(provider string) int { return plan.MaxBatch(provider) }
+
 // Send delivers each message, one request per notice content and up to
-// 1,000 registration ids, and returns one result per message in order.
+// MaxBatch registration ids, and returns one result per message in order.
 func (s *Sender) Send(ctx context.Context, msgs []push.Message) []push.Result {
-	results, idx := vendorkit.Prepare(push.ProviderXiaomi, msgs)
-	sendURL := vendorkit.JoinURL(s.cfg.PushURL, "/v3/message/regid")
-	header := http.Header{"Authorization": {"key=" + s.cfg.AppSecret}}
-	vendorkit.ForEach(vendorkit.GroupByContent(msgs, idx, vendorkit.MaxBatch), 0, func(group []int) {
-		if vendorkit.Canceled(ctx, results, group) {
-			return
-		}
-		tokens := make([]string, len(group))
-		for j, i := range group {
-			tokens[j] = msgs[i].Token
-		}
-		form := BuildForm(msgs[group[0]], s.cfg.Package, s.cfg.ChannelID, s.cfg.TTL)
-		form.Set("registration_id", strings.Join(tokens, ","))
-		resp, err := s.client.PostForm(ctx, sendURL, header, form)
-		if err != nil {
-			vendorkit.Fill(results, group, vendorkit.ErrorResult(ctx, err))
-			return
-		}
-		for j, r := range s.results(resp, tokens) {
-			results[group[j]] = r
-		}
-	})
-	return results
+	return vendorkit.SendGroups(ctx, plan, msgs, s.send)
+}
+
+// send makes one request: a batch's notice to its registration ids. The
+// static app secret is the whole credential: there is nothing to refresh.
+func (s *Sender) send(ctx context.Context, b vendorkit.Batch) ([]push.Result, error) {
+	form := BuildForm(b.Msgs[0], s.cfg.Package, s.cfg.ChannelID, s.cfg.TTL)
+	form.Set("registration_id", strings.Join(b.Tokens, ","))
+	resp, err := s.client.PostForm(ctx, vendorkit.JoinURL(s.cfg.PushURL, "/v3/message/regid"),
+		http.Header{"Authorization": {"key=" + s.cfg.AppSecret}}, form)
+	if err != nil {
+		return nil, err
+	}
+	return s.results(resp, b.Tokens), nil
 }
 
 func (s *Sender) results(resp *vendorkit.Response, tokens []string) []push.Result {

@@ -5,6 +5,7 @@
 package hms
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -45,6 +46,23 @@ func AuthExpired(resp *vendorkit.Response) bool {
 		return a.Code == CodeAuthError || a.Code == CodeTokenExpired
 	}
 	return true
+}
+
+// Post posts body as JSON to u with the cached access token (v1) or JWT
+// (v3) as the bearer, beside the extra headers, and fetches a fresh one
+// once when Push Kit refuses it.
+func Post(ctx context.Context, c *vendorkit.Client, tokens *vendorkit.TokenCache, u string, header http.Header, body any) (*vendorkit.Response, error) {
+	return vendorkit.WithToken(ctx, tokens, func(tok string) (*vendorkit.Response, bool, error) {
+		h := http.Header{"Authorization": {"Bearer " + tok}}
+		for k, v := range header {
+			h[k] = v
+		}
+		resp, err := c.PostJSON(ctx, u, h, body)
+		if err != nil {
+			return nil, false, err
+		}
+		return resp, AuthExpired(resp), nil
+	})
 }
 
 // Results maps one send's answer to the result of each token sent.

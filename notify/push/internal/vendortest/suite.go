@@ -25,7 +25,8 @@ type Suite struct {
 	Fetches func(push.Sender) int
 	// Quota is set for vendors with a daily quota answer.
 	Quota bool
-	// MaxBatch is the vendor's most tokens a call (default 1,000).
+	// MaxBatch is the vendor's most tokens a request (default 1,000; 1 for
+	// APNs, one device a request).
 	MaxBatch int
 }
 
@@ -34,6 +35,7 @@ func (s Suite) Run(t *testing.T) {
 	t.Run("partial success", s.partial)
 	t.Run("all invalid", s.allInvalid)
 	t.Run("batch over the maximum", s.batch)
+	t.Run("one notice to 2,500 devices", s.bigFanout)
 	t.Run("throttled", s.throttled)
 	t.Run("server error", s.serverError)
 	t.Run("wrong secret", s.wrongSecret)
@@ -78,17 +80,57 @@ func (s Suite) allInvalid(t *testing.T) {
 }
 
 func (s Suite) batch(t *testing.T) {
+	max := s.maxBatch()
+	s.fanout(t, 2*max+1)
+}
+
+// bigFanout is one notice to 2,500 devices in one Send: the sender cuts it
+// into ceil(2500/max) requests, none over the vendor's limit.
+func (s Suite) bigFanout(t *testing.T) {
+	s.fanout(t, 2500)
+}
+
+// fanout sends one notice to n devices in one Send and checks that all are
+// delivered in the fewest requests the vendor's limit allows, each of at
+// most the limit, and that the sender says so through push.MaxBatch.
+func (s Suite) fanout(t *testing.T, n int) {
 	sink, base := s.start(t, nil)
 	snd := s.New(t, base, false, nil)
-	max := s.MaxBatch
-	if max == 0 {
-		max = 1000
+	max := s.maxBatch()
+	if max > 1 {
+		if got := push.MaxBatch(snd, s.Provider); got != max {
+			t.Errorf("push.MaxBatch(sender, %q) = %d, want %d", s.Provider, got, max)
+		}
+		if got := push.MaxBatch(snd, "some-other-provider"); got != 0 {
+			t.Errorf("push.MaxBatch(sender, another provider) = %d, want 0", got)
+		}
 	}
-	n := 2*max + 1
 	AllOutcome(t, snd.Send(context.Background(), Fanout(s.Provider, "b", n)), push.OutcomeSent)
 	if got := len(sink.VendorDelivered(s.Vendor)); got != n {
 		t.Errorf("%d delivered, want %d", got, n)
 	}
+	sizes := sink.VendorSendSizes(s.Vendor)
+	if want := (n + max - 1) / max; len(sizes) != want {
+		t.Errorf("%d send requests for %d devices, want %d (at most %d a request)", len(sizes), n, want, max)
+	}
+	total := 0
+	for _, size := range sizes {
+		total += size
+		if size > max {
+			t.Errorf("a send request carried %d tokens, over the vendor's %d", size, max)
+		}
+	}
+	if total != n {
+		t.Errorf("the send requests carried %d tokens in all, want %d", total, n)
+	}
+}
+
+// maxBatch is the vendor's most tokens a request (default 1,000).
+func (s Suite) maxBatch() int {
+	if s.MaxBatch == 0 {
+		return 1000
+	}
+	return s.MaxBatch
 }
 
 func (s Suite) throttled(t *testing.T) {
