@@ -45,6 +45,9 @@ const (
 	pushJobWithheld  = "withheld"
 	deliveryWithheld = "withheld"
 	outcomeWithheld  = "withheld"
+	// outcomeDeferred is a push due again inside the user's quiet hours:
+	// not sent, pending until they end.
+	outcomeDeferred = "deferred"
 )
 
 // dispatcher turns due push jobs into per-device deliveries (merging a
@@ -392,10 +395,8 @@ func (ds *dispatcher) deliveriesInsert(s planSpec) (string, []any) {
 // provider's own batch limit where the sender tells it (a push.Router
 // does), at most deliveryBatch otherwise.
 func (ds *dispatcher) batchSize(provider string) int {
-	if s, ok := ds.d.Sender.(interface{ MaxBatch(provider string) int }); ok {
-		if n := s.MaxBatch(provider); n > 0 {
-			return n
-		}
+	if n := push.MaxBatch(ds.d.Sender, provider); n > 0 {
+		return n
 	}
 	return deliveryBatch
 }
@@ -623,6 +624,13 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 				results[i] = push.Result{Outcome: outcomeWithheld, ErrorCode: dec.Reason}
 				continue
 			}
+			if dec.At.After(now) {
+				// Due again inside the user's quiet hours (a retry, or a
+				// push a provider's pause held until Beijing midnight):
+				// it waits, pending, until they end.
+				results[i] = push.Result{Outcome: outcomeDeferred, ErrorCode: dec.Reason, PauseUntil: dec.At}
+				continue
+			}
 		}
 		msgs = append(msgs, push.Message{Token: b.PushToken, Provider: b.Provider, NotificationID: p.NotificationID,
 			Category: p.Category, ProjectID: p.ProjectID, ItemCodes: p.ItemCodes, Route: p.Route,
@@ -678,6 +686,10 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		case outcomeWithheld:
 			mv.state = deliveryWithheld
 			ds.d.Metrics.withheld.WithLabelValues(r.ErrorCode).Inc()
+		case outcomeDeferred:
+			mv.state, mv.next = models.DeliveryPending, r.PauseUntil
+			retries = append(retries, redis.Z{Score: float64(mv.next.UnixMilli()),
+				Member: "delivery:" + b.NotificationID + ":" + b.InstallationID})
 		case push.OutcomeDeactivate:
 			mv.state = models.DeliveryDeactivated
 			dead = append(dead, deadToken{b.InstallationID, b.PushToken})
@@ -704,7 +716,7 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		default:
 			name = push.OutcomeFailed
 		}
-		if name != outcomeWithheld { // nothing was sent
+		if name != outcomeWithheld && name != outcomeDeferred { // nothing was sent
 			ds.d.Metrics.pushes.WithLabelValues(name).Inc()
 		}
 		moves[i] = mv
