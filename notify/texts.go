@@ -148,8 +148,10 @@ func (t texts) sep() string {
 	return "："
 }
 
-// deadline writes a deadline warning. An item's clock is its statutory
-// time limit (法定办理时限) from acceptance; the main flow's is the
+// deadline writes a deadline warning. An item's clock is its time limit
+// from acceptance (the catalog's limit, which for most items is modelled
+// rather than read from a rule: the push says 办理时限, not 法定, since it
+// cannot promise the figure is the statutory one); the main flow's is the
 // 35 / 25 / 15 working days the departments may take (主流程审批时限,
 // design/domain.md §2), which is neither the project's total time nor the
 // enterprise's: preparing materials, corrections and suspensions do not
@@ -160,16 +162,16 @@ func (t texts) deadline(n outbox.Note) (title, body string) {
 	switch {
 	case n.ItemCode != "" && !overdue && t.en:
 		title = "Due soon: " + t.itemName(n)
-		body = fmt.Sprintf("%s: %d working days of the statutory time limit left, due %s.", n.ProjectName, n.DaysLeft, n.DueOn)
+		body = fmt.Sprintf("%s: %d working days of the time limit left, due %s.", n.ProjectName, n.DaysLeft, n.DueOn)
 	case n.ItemCode != "" && !overdue:
 		title = "时限提醒：" + t.itemName(n)
-		body = fmt.Sprintf("%s：法定办理时限剩余 %d 个工作日，%s 到期。", n.ProjectName, n.DaysLeft, n.DueOn)
+		body = fmt.Sprintf("%s：办理时限剩余 %d 个工作日，%s 到期。", n.ProjectName, n.DaysLeft, n.DueOn)
 	case n.ItemCode != "" && t.en:
 		title = "Overdue: " + t.itemName(n)
-		body = fmt.Sprintf("%s: the statutory time limit passed; it was due %s.", n.ProjectName, n.DueOn)
+		body = fmt.Sprintf("%s: the time limit passed; it was due %s.", n.ProjectName, n.DueOn)
 	case n.ItemCode != "":
 		title = "已超时：" + t.itemName(n)
-		body = fmt.Sprintf("%s：已超过法定办理时限，%s 到期。", n.ProjectName, n.DueOn)
+		body = fmt.Sprintf("%s：已超过办理时限，%s 到期。", n.ProjectName, n.DueOn)
 	case !overdue && t.en:
 		title = "Due soon: main-flow approval time"
 		body = fmt.Sprintf("%s: %d working days of the main-flow approval time left", n.ProjectName, n.DaysLeft)

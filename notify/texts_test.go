@@ -39,10 +39,10 @@ func TestDeadlineTextsSayWhatTheClockMeasures(t *testing.T) {
 			[]string{"部门审批已用 36 个工作日", "超过主流程审批时限 35 个工作日", "2026-04-24"}},
 		{"main flow overdue", mainOver, LocaleEn, "Overdue: main-flow approval time",
 			[]string{"departments have used 36 working days", "more than the 35 of the main-flow approval time", "2026-04-24"}},
-		{"item due soon", itemSoon, LocaleZhCN, "时限提醒：建设工程规划许可证核发", []string{"法定办理时限剩余 3 个工作日", "2026-03-17 到期"}},
-		{"item due soon", itemSoon, LocaleEn, "Due soon: Construction engineering planning permit", []string{"3 working days of the statutory time limit left", "due 2026-03-17"}},
-		{"item overdue", itemOver, LocaleZhCN, "已超时：建设工程规划许可证核发", []string{"已超过法定办理时限", "2026-03-17"}},
-		{"item overdue", itemOver, LocaleEn, "Overdue: Construction engineering planning permit", []string{"statutory time limit passed", "2026-03-17"}},
+		{"item due soon", itemSoon, LocaleZhCN, "时限提醒：建设工程规划许可证核发", []string{"办理时限剩余 3 个工作日", "2026-03-17 到期"}},
+		{"item due soon", itemSoon, LocaleEn, "Due soon: Construction engineering planning permit", []string{"3 working days of the time limit left", "due 2026-03-17"}},
+		{"item overdue", itemOver, LocaleZhCN, "已超时：建设工程规划许可证核发", []string{"已超过办理时限", "2026-03-17"}},
+		{"item overdue", itemOver, LocaleEn, "Overdue: Construction engineering planning permit", []string{"the time limit passed", "2026-03-17"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" "+tt.locale, func(t *testing.T) {
