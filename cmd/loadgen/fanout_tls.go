@@ -118,7 +118,7 @@ func medianRound(rs []tlsRound) tlsRound {
 // runFanoutTLS starts a BFF of its own (the other one has stopped) on the
 // same data, reaching FCM over the real transport, and measures one event
 // fanned out to each of sizes devices against the floor, alternating.
-func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src *eventSource, join joiner, sizes []int, logf func(string, ...any)) (tlsFanoutResults, error) {
+func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src *eventSource, join joiner, sizes []int, providerDevices int, logf func(string, ...any)) (tlsFanoutResults, error) {
 	var res tlsFanoutResults
 	sink := pushsink.New(pushsink.Options{MaxMessages: 2 * slices.Max(sizes)})
 	base, err := sink.StartTLS("127.0.0.1:0")
@@ -168,6 +168,17 @@ func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src 
 	c, err := newLoadClient(proc.Base, 1)
 	if err != nil {
 		return res, err
+	}
+	if providerDevices > 0 {
+		// The providers phase's devices belong to the same account: left,
+		// each fan-out here would go to them too, and to their stand-ins,
+		// which are gone.
+		logf("  unregistering the providers phase's %d devices", providerDevices)
+		if _, err := forEach(ctx, providerDevices, 8, func(i int) error {
+			return a.deleteDevice(ctx, fmt.Sprintf("bench-prov-%05d", i))
+		}); err != nil {
+			return res, fmt.Errorf("unregistering the providers phase's devices: %w", err)
+		}
 	}
 	req, resp := new(fiber.Request), new(fiber.Response)
 	reader := &sinkReader{sink: sink}

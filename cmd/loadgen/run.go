@@ -319,7 +319,11 @@ func run(parent context.Context, o options) (err error) {
 	}
 
 	if len(o.TLSSizes) > 0 && (len(o.Only) == 0 || o.Only["fanouttls"]) && res.Join != "" && lctx.Err() == nil {
-		r, err := runFanoutTLS(lctx, o, dir, env, src, join, o.TLSSizes, logf)
+		prov := 0
+		if res.Providers != nil {
+			prov = o.ProviderDevices
+		}
+		r, err := runFanoutTLS(lctx, o, dir, env, src, join, o.TLSSizes, prov, logf)
 		res.FanoutTLS, res.FanoutTLSErr = &r, err
 		if err != nil {
 			logf("fan-out over TLS: %v", err)
