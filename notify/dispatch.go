@@ -28,6 +28,10 @@ const (
 	// to the provider overlaps with the database work of the next batch
 	// without taking the whole connection pool.
 	senders = 4
+	// recorders bounds the sent batches whose outcomes are being recorded
+	// at once, apart from the senders: more record statements side by side
+	// only contend for the same index pages.
+	recorders = 2
 	// sendTimeout bounds one provider call (a Send of up to deliveryBatch
 	// pushes), well inside deliveryLease so that the outcome is recorded
 	// while the lease is still held. The FCM client alone retries a 503 or

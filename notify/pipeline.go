@@ -36,6 +36,7 @@ type Pipeline struct {
 	dispKick  chan struct{} // due jobs were indexed: plan, then send
 	sendKick  chan struct{} // deliveries were planned: send
 	wide      chan struct{} // held while a handed batch wider than narrowBatch is sent
+	recording chan struct{} // held while a sent wide batch's outcomes are recorded
 }
 
 // NewPipeline builds the pipeline. Deps.Redis and Deps.Sender are required.
@@ -54,7 +55,8 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 		name = "c-" + hex.EncodeToString(b)
 	}
 	p := &Pipeline{d: d, keys: k, relayKick: make(chan struct{}, 1), dispKick: make(chan struct{}, 1),
-		sendKick: make(chan struct{}, 1), wide: make(chan struct{}, senders)}
+		sendKick: make(chan struct{}, 1), wide: make(chan struct{}, senders),
+		recording: make(chan struct{}, recorders)}
 	p.relay = &relay{d: d, keys: k}
 	p.disp = &dispatcher{d: d, keys: k, providers: deliverable(d.Sender)}
 	p.cons = &consumer{d: d, keys: k, name: name, dv: &deliverer{d: d, keys: k, wake: p.wakeDispatcher, send: p.wakeSender, disp: p.disp}}
@@ -242,9 +244,13 @@ func (p *Pipeline) sendPlanned(ctx context.Context, wg *sync.WaitGroup, chunk []
 				if !freed {
 					freed = true
 					<-p.wide
+					p.recording <- struct{}{}
 				}
 			}
-			defer free()
+			defer func() {
+				free()
+				<-p.recording
+			}()
 			if err := p.disp.deliver(ctx, b, decided, free); err != nil {
 				p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
 			}
