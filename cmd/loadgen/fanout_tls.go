@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"google.golang.org/api/option"
 
+	"github.com/weifang/kaigong-zsb/internal/procstat"
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/notify/intake"
 	pushapi "github.com/weifang/kaigong-zsb/notify/push"
@@ -174,9 +175,7 @@ func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src 
 		// each fan-out here would go to them too, and to their stand-ins,
 		// which are gone.
 		logf("  unregistering the providers phase's %d devices", providerDevices)
-		if _, err := forEach(ctx, providerDevices, 8, func(i int) error {
-			return a.deleteDevice(ctx, fmt.Sprintf("bench-prov-%05d", i))
-		}); err != nil {
+		if err := unregisterDevices(ctx, a, "bench-prov", providerDevices); err != nil {
 			return res, fmt.Errorf("unregistering the providers phase's devices: %w", err)
 		}
 	}
@@ -251,21 +250,7 @@ func spanOfSink(msgs []pushsink.Received, t0 time.Time) tlsRound {
 }
 
 // procCPU is pid's user+system CPU time so far.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100
-}
+func procCPU(pid int) time.Duration { return procstat.CPU(pid) }
 
 // floorSender is firebase-admin-go used directly: the floor a sender on
 // this transport can reach.

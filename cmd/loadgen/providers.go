@@ -170,6 +170,15 @@ func eventRecords(sink *pushsink.Sink, reader *sinkReader, notifID string) map[s
 	return out
 }
 
+// unregisterDevices unregisters the installations prefix-00000 to
+// prefix-(n-1), eight at a time.
+func unregisterDevices(ctx context.Context, a *api, prefix string, n int) error {
+	_, err := forEach(ctx, n, 8, func(i int) error {
+		return a.deleteDevice(ctx, fmt.Sprintf("%s-%05d", prefix, i))
+	})
+	return err
+}
+
 // runProviders unregisters the fan-out phase's devices, registers
 // o.ProviderDevices spread evenly over every provider and measures one
 // event to all of them.
@@ -178,9 +187,7 @@ func runProviders(ctx context.Context, o options, a *api, src *eventSource, bffB
 	r := providersResults{Devices: o.ProviderDevices}
 	if fanoutDevices > 0 {
 		logf("providers: unregistering the fan-out phase's %d devices", fanoutDevices)
-		if _, err := forEach(ctx, fanoutDevices, 4, func(i int) error {
-			return a.deleteDevice(ctx, fmt.Sprintf("bench-fan-%05d", i))
-		}); err != nil {
+		if err := unregisterDevices(ctx, a, "bench-fan", fanoutDevices); err != nil {
 			return r, fmt.Errorf("unregistering the fan-out devices: %w", err)
 		}
 		r.Removed = fanoutDevices

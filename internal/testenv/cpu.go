@@ -1,13 +1,11 @@
 package testenv
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weifang/kaigong-zsb/internal/procstat"
 )
 
 // CPUTime is the process's user and system CPU time so far; benchmarks
@@ -23,17 +21,4 @@ func CPUTime(tb testing.TB) time.Duration {
 
 // ProcCPU is the user+system CPU time so far of process pid, 0 when it
 // cannot be read (Linux only).
-func ProcCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100
-}
+func ProcCPU(pid int) time.Duration { return procstat.CPU(pid) }
