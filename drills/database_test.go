@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weifang/kaigong-zsb/internal/config"
+	"github.com/weifang/kaigong-zsb/internal/testenv"
 	"github.com/weifang/kaigong-zsb/models"
 )
 
@@ -20,15 +21,15 @@ import (
 func TestDatabaseDown(t *testing.T) {
 	drill(t)
 	s := newStack(t)
-	proxy := startProxy(t, "127.0.0.1:5432")
-	s.dbURL = databaseURL(proxy.addr, s.schema)
+	proxy := testenv.StartProxy(t, "127.0.0.1:5432")
+	s.dbURL = databaseURL(proxy.Addr, s.schema)
 	b := s.startBFF("bff")
 	ent := b.phoneFor("ent-demo")
 	code := firstItem(t, b, ent.access, civil)
 	_, seq := s.projectVersion(civil)
 	before := s.state(t, civil)
 
-	proxy.cut()
+	proxy.Cut()
 	ev := itemEvent("drill-dbdown-1", civil, int(seq)+1, code, models.StatusAccepted)
 	body := encodeBody(ev)
 	r := b.must("POST", "/v1/upstream/events", "", body, 503, signed(config.DevWebhookSecret, time.Now(), body)...)
@@ -43,7 +44,7 @@ func TestDatabaseDown(t *testing.T) {
 		t.Errorf("half-applied while the database was down:\n before %+v\n after  %+v", before, after)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if res, tries := deliver(ctx, t, func() *bff { return b }, ev); res != "applied" {
@@ -68,9 +69,9 @@ func TestDatabaseDown(t *testing.T) {
 		n := count(t, s.db, "SELECT count(*) FROM events WHERE event_id LIKE 'drill-dbburst-%'")
 		return n >= 15, itoa(n)
 	})
-	proxy.cut()
+	proxy.Cut()
 	time.Sleep(2 * time.Second)
-	proxy.restore()
+	proxy.Restore()
 	results := <-done
 	for id, res := range results {
 		if res != "applied" && res != "duplicate" {

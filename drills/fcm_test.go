@@ -44,21 +44,7 @@ func TestFCMTrouble(t *testing.T) {
 		t.Errorf("%d devices deactivated by transient errors", n)
 	}
 	// Bounded and backing off: per delivery, at most maxSends attempts.
-	var worst []struct {
-		NotificationID, InstallationID string
-		N                              int
-	}
-	if err := s.db.Raw(`SELECT notification_id, installation_id, count(*) AS n FROM push_attempts
-		GROUP BY notification_id, installation_id ORDER BY n DESC`).Scan(&worst).Error; err != nil {
-		t.Fatal(err)
-	}
-	attempts := 0
-	for _, w := range worst {
-		attempts += w.N
-		if w.N > maxSends {
-			t.Errorf("%s to %s: %d attempts, more than %d", w.NotificationID, w.InstallationID, w.N, maxSends)
-		}
-	}
+	worst, attempts := s.boundedAttempts(t, "", maxSends)
 	// At the sink: group the requests per (token, notification).
 	type key struct{ token, id string }
 	reqs := map[key][]push{}

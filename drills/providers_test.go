@@ -336,21 +336,7 @@ func runVendorDrill(t *testing.T, v vendorDrill, outage time.Duration) {
 		}
 	}
 	// Bounded: per delivery, at most maxAttempts attempts.
-	var worst []struct {
-		NotificationID, InstallationID string
-		N                              int
-	}
-	if err := s.db.Raw(`SELECT notification_id, installation_id, count(*) AS n FROM push_attempts
-		GROUP BY notification_id, installation_id ORDER BY n DESC`).Scan(&worst).Error; err != nil {
-		t.Fatal(err)
-	}
-	attempts := 0
-	for _, w := range worst {
-		attempts += w.N
-		if w.N > maxAttempts {
-			t.Errorf("%s: %s to %s: %d attempts, more than %d", v.provider, w.NotificationID, w.InstallationID, w.N, maxAttempts)
-		}
-	}
+	worst, attempts := s.boundedAttempts(t, v.provider+": ", maxAttempts)
 	if st := b.providerState(v.provider); st != notifypush.StateOK {
 		t.Errorf("%s: provider state %s at the end, want ok", v.provider, st)
 	}

@@ -45,7 +45,7 @@ const staleBound = 6 * time.Second
 func redisStall(t *testing.T, drop bool) {
 	s := newStack(t)
 	rdb, _ := sharedRedis(t)
-	proxy := testenv.StartStallProxy(t, "127.0.0.1:6379")
+	proxy := testenv.StartProxy(t, "127.0.0.1:6379")
 	s.redisURL = "redis://" + proxy.Addr + "/0"
 	a := s.startBFF("bff-a")
 	b := s.startBFF("bff-b")

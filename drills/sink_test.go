@@ -335,3 +335,29 @@ func (s *stack) whereIs(id string) string {
 	out = append(out, fmt.Sprintf("deadline outbox %v", ob))
 	return strings.Join(out, "; ")
 }
+
+// deliveryAttempts is how many push_attempts rows one delivery has.
+type deliveryAttempts struct {
+	NotificationID, InstallationID string
+	N                              int
+}
+
+// boundedAttempts counts the push_attempts rows of every delivery, the
+// most first, and their total, and reports (prefixed by label) each
+// delivery with more than most.
+func (s *stack) boundedAttempts(t *testing.T, label string, most int) ([]deliveryAttempts, int) {
+	t.Helper()
+	var per []deliveryAttempts
+	if err := s.db.Raw(`SELECT notification_id, installation_id, count(*) AS n FROM push_attempts
+		GROUP BY notification_id, installation_id ORDER BY n DESC`).Scan(&per).Error; err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, d := range per {
+		total += d.N
+		if d.N > most {
+			t.Errorf("%s%s to %s: %d attempts, more than %d", label, d.NotificationID, d.InstallationID, d.N, most)
+		}
+	}
+	return per, total
+}

@@ -409,22 +409,12 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	pool := &pooledSenders{p: w.pipe, slots: make(chan struct{}, 1), handed: make(chan []straight, 1)}
 	w.pipe.cons.dv.senders = pool
 
-	delivery := func(code string) models.PushDelivery {
-		t.Helper()
-		var d models.PushDelivery
-		if err := w.d.DB.Joins("JOIN notifications ON notifications.id = push_deliveries.notification_id").
-			Where("notifications.item_codes = ? AND notifications.user_id = ?", code, w.ent.ID).Take(&d).Error; err != nil {
-			t.Fatalf("delivery for %s: %v", code, err)
-		}
-		return d
-	}
-
 	// The only sender is free: the first push is written leased and handed.
 	w.item("GH-02", models.StatusAccepted, nil)
 	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
 		t.Fatal(err)
 	}
-	first := delivery("GH-02")
+	first := w.deliveryOf("GH-02")
 	if w.d.DB.Dialect == "postgres" {
 		if len(pool.handed) != 1 || len(pool.slots) != 1 {
 			t.Fatalf("handed %d, slots taken %d; want the push handed to the one sender", len(pool.handed), len(pool.slots))
@@ -447,7 +437,7 @@ func TestReadersNeverWaitForASender(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the reader waited for a sender")
 	}
-	second := delivery("ST-01")
+	second := w.deliveryOf("ST-01")
 	if second.LeaseUntil != nil || second.Attempts != 0 {
 		t.Fatalf("delivery with no sender free: lease %v, attempts %d; want unleased", second.LeaseUntil, second.Attempts)
 	}

@@ -574,10 +574,10 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 // (the batch was planned in the transaction that read the preferences, the
 // straight shortcut), the users' preferences are read again, once for the
 // batch, and a push they no longer allow is withheld instead of sent. The
-// provider call runs under sendTimeout; sent, when set, is called once it
-// returned (or was not needed), before the outcomes are recorded.
+// provider call runs under sendTimeout; sent, when set, is called exactly
+// once: when the provider call returned (or was not needed), before the
+// outcomes are recorded, or when deliver gives up before sending.
 func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decided bool, sent func()) error {
-
 	now := ds.d.Now()
 	var prefs map[int64]Preferences
 	if !decided {

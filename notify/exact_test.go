@@ -34,24 +34,24 @@ func (w *world) withSender(s push.Sender) {
 
 // deliveryOf is the enterprise user's delivery of the notice about code.
 func (w *world) deliveryOf(code string) models.PushDelivery {
-	w.t.Helper()
-	var d models.PushDelivery
-	if err := w.d.DB.Joins("JOIN notifications ON notifications.id = push_deliveries.notification_id").
-		Where("notifications.item_codes = ? AND notifications.user_id = ?", code, w.ent.ID).Take(&d).Error; err != nil {
-		w.t.Fatalf("delivery for %s: %v", code, err)
-	}
-	return d
+	return ofNotice[models.PushDelivery](w, "push_deliveries", code)
 }
 
 // jobOf is the enterprise user's push job of the notice about code.
 func (w *world) jobOf(code string) models.PushJob {
+	return ofNotice[models.PushJob](w, "push_jobs", code)
+}
+
+// ofNotice reads the row of table (keyed by notification_id) that belongs
+// to the enterprise user's notice about code.
+func ofNotice[T any](w *world, table, code string) T {
 	w.t.Helper()
-	var j models.PushJob
-	if err := w.d.DB.Joins("JOIN notifications ON notifications.id = push_jobs.notification_id").
-		Where("notifications.item_codes = ? AND notifications.user_id = ?", code, w.ent.ID).Take(&j).Error; err != nil {
-		w.t.Fatalf("push job for %s: %v", code, err)
+	var row T
+	if err := w.d.DB.Joins("JOIN notifications ON notifications.id = "+table+".notification_id").
+		Where("notifications.item_codes = ? AND notifications.user_id = ?", code, w.ent.ID).Take(&row).Error; err != nil {
+		w.t.Fatalf("%s row for %s: %v", table, code, err)
 	}
-	return j
+	return row
 }
 
 // A notice held back is pushed only if the user's preferences still allow

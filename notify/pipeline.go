@@ -239,18 +239,14 @@ func (p *Pipeline) sendPlanned(ctx context.Context, wg *sync.WaitGroup, chunk []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			freed := false
+			// deliver calls this once, when the provider has answered
+			// (or the send was given up): the slot goes to the next send,
+			// and the outcomes wait for a recorder.
 			free := func() {
-				if !freed {
-					freed = true
-					<-p.wide
-					p.recording <- struct{}{}
-				}
+				<-p.wide
+				p.recording <- struct{}{}
 			}
-			defer func() {
-				free()
-				<-p.recording
-			}()
+			defer func() { <-p.recording }()
 			if err := p.disp.deliver(ctx, b, decided, free); err != nil {
 				p.d.Log.WarnContext(ctx, "notify: send pushes", "err", err)
 			}

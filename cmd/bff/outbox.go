@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -58,14 +57,11 @@ func outboxCommand(ctx context.Context, cfg config.Config, args []string, stdout
 	default:
 		return fmt.Errorf("unknown outbox command %q\n%s", args[0], outboxUsage)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, slog.New(slog.DiscardHandler))
+	db, err := openForCommand(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	if args[0] == "list" {
 		return listDeadLetters(ctx, db, *limit, stdout)
 	}

@@ -39,14 +39,11 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, usersUsage)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, slog.New(slog.DiscardHandler))
+	db, err := openForCommand(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	readPassword := func() (string, error) {
 		fmt.Fprint(stdout, "password: ")
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -112,4 +109,19 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 		return fmt.Errorf("unknown users command %q\n%s", args[0], usersUsage)
 	}
 	return nil
+}
+
+// openForCommand opens the configured database for an operator command
+// (users, outbox), its schema migrated as the server would, without
+// logging its statements.
+func openForCommand(ctx context.Context, url string) (*store.DB, error) {
+	db, err := store.Open(ctx, url, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
 }

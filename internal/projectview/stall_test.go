@@ -50,7 +50,7 @@ func TestStalledRedisServesNothingStale(t *testing.T) {
 func stalledRedis(t *testing.T, drop bool) {
 	v0, db, rdb := setup(t)
 	opts := rdb.(*redis.Client).Options()
-	proxy := testenv.StartStallProxy(t, opts.Addr)
+	proxy := testenv.StartProxy(t, opts.Addr)
 	writer, other := instanceThrough(t, proxy.Addr, v0), instanceThrough(t, proxy.Addr, v0)
 	const id = "WF-T-1"
 	ctx := context.Background()
