@@ -296,6 +296,7 @@ func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.No
 // is recorded by a synchronous commit, which flushes the log up to itself.
 func (ds *dispatcher) planNext(ctx context.Context, f *fanout) ([]leasedDelivery, *fanout, error) {
 	now := ds.d.Now().UTC()
+	lease := now.Add(deliveryLease)
 	var batch []leasedDelivery
 	err := ds.d.DB.WithContext(ctx).Raw(`WITH relax AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
 		job AS MATERIALIZED (
@@ -313,7 +314,7 @@ func (ds *dispatcher) planNext(ctx context.Context, f *fanout) ([]leasedDelivery
 			SELECT ?, installation_id, ?, CAST(? AS timestamptz), 1, CAST(? AS timestamptz), ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz)
 			FROM next
 			ON CONFLICT DO NOTHING
-			RETURNING `+leasedColumns+`),
+			RETURNING installation_id),
 		moved AS (
 			UPDATE push_jobs SET
 				state = CASE WHEN (SELECT count(*) FROM next) < ? THEN ? ELSE ? END,
@@ -322,27 +323,69 @@ func (ds *dispatcher) planNext(ctx context.Context, f *fanout) ([]leasedDelivery
 				due_at = ?, updated_at = ?
 			WHERE notification_id IN (SELECT notification_id FROM job)
 			RETURNING 1)
-		SELECT planned.*, next.provider, next.push_token, next.active, next.user_id, true AS device_found,
-			(SELECT count(*) FROM next) AS chunk
-		FROM planned JOIN next ON next.installation_id = planned.installation_id
+		SELECT next.installation_id, next.provider, next.push_token, next.active, next.user_id, true AS device_found,
+			(SELECT count(*) FROM planned) AS wrote
+		FROM next
 		ORDER BY next.provider, next.installation_id`,
 		f.notificationID, models.PushJobPending, f.after.provider, f.after.installationID,
 		f.userID, true, ds.providers, f.after.provider, f.after.installationID, nextChunk,
-		f.notificationID, models.DeliveryPending, f.due.UTC(), now.Add(deliveryLease), f.payload, f.received.UTC(), now, now,
-		nextChunk, models.PushJobDone, models.PushJobPending, now.Add(deliveryLease), now).Scan(&batch).Error
+		f.notificationID, models.DeliveryPending, f.due.UTC(), lease, f.payload, f.received.UTC(), now, now,
+		nextChunk, models.PushJobDone, models.PushJobPending, lease, now).Scan(&batch).Error
 	if err != nil || len(batch) == 0 {
 		return nil, nil, err
 	}
+	// The chunk's devices are read back, and how many of them the
+	// statement wrote; what it wrote for each is known here. (Reading back
+	// the inserted rows joined to the devices, PostgreSQL compared every
+	// pair of the two CTEs' installation ids, its estimates for both being
+	// one row: 100 ms a chunk, most of its CPU in the fan-out run.)
+	chunk := len(batch)
+	for i := range batch {
+		b := &batch[i]
+		b.NotificationID, b.Attempts, b.Payload, b.NextAt, b.ReceivedAt = f.notificationID, 1, f.payload, f.due.UTC(), f.received.UTC()
+	}
+	if wrote := batch[0].Wrote; wrote < chunk {
+		// Some of the chunk had been planned by another instance meanwhile
+		// (which has the job's cursor as well now): only those this
+		// statement wrote, leased until lease, are sent from here.
+		return ds.ownChunk(ctx, f.notificationID, batch, lease)
+	}
 	out := batch
-	if batch[0].Chunk < nextChunk || len(out) < batch[0].Chunk {
-		// The last chunk; or some of this chunk had been planned by another
-		// instance meanwhile, which has the job's cursor as well now.
-		return out, nil, nil
+	if chunk < nextChunk {
+		return out, nil, nil // the last chunk
 	}
 	last := out[len(out)-1]
 	next := *f
 	next.after = cursor{last.Provider, last.InstallationID}
 	return out, &next, nil
+}
+
+// ownChunk is the part of chunk (a chunk planNext read) leased to this
+// instance until lease, when the statement found some of it planned
+// already: the rest is another instance's to send.
+func (ds *dispatcher) ownChunk(ctx context.Context, notificationID string, chunk []leasedDelivery, lease time.Time) ([]leasedDelivery, *fanout, error) {
+	ids := make([]string, len(chunk))
+	for i, b := range chunk {
+		ids[i] = b.InstallationID
+	}
+	var mine []string
+	if err := ds.d.DB.WithContext(ctx).Model(&models.PushDelivery{}).
+		Where("notification_id = ? AND installation_id IN ? AND state = ? AND attempts = 1 AND lease_until = ?",
+			notificationID, ids, models.DeliveryPending, lease).
+		Pluck("installation_id", &mine).Error; err != nil {
+		return nil, nil, err // leased to this instance: taken again when the lease ends
+	}
+	own := make(map[string]bool, len(mine))
+	for _, id := range mine {
+		own[id] = true
+	}
+	out := chunk[:0]
+	for _, b := range chunk {
+		if own[b.InstallationID] {
+			out = append(out, b)
+		}
+	}
+	return out, nil, nil
 }
 
 // planSpec is what deliveriesInsert plans: push id to each of the user's
@@ -501,7 +544,7 @@ type leasedDelivery struct {
 	Active      bool
 	UserID      int64 // the device's user, whose preferences decide
 	DeviceFound bool
-	Chunk       int // planNext: how many devices its chunk took
+	Wrote       int // planNext: how many of its chunk's devices it planned
 }
 
 // lease takes up to deliveryBatch due deliveries for this instance until

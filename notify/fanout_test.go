@@ -179,3 +179,89 @@ func TestFanOutOutlivesItsPlanner(t *testing.T) {
 		t.Fatalf("job is %s after the takeover, want done", job.State)
 	}
 }
+
+// keepingSender keeps what a reader hands it, sending nothing.
+type keepingSender struct{ work []straight }
+
+func (*keepingSender) reserve() bool                          { return true }
+func (k *keepingSender) hand(_ context.Context, w []straight) { k.work = append(k.work, w...) }
+
+// A chunk part of which another instance planned meanwhile is sent from
+// here only for the devices this planner wrote: the others' deliveries
+// stay as the other planner left them, and nobody gets the push twice.
+func TestFanOutChunkPlannedInPartElsewhereSendsOnlyItsOwn(t *testing.T) {
+	w := newWorld(t, 0)
+	if w.d.DB.Dialect != "postgres" {
+		t.Skip("chunked planning (planNext) is PostgreSQL's; SQLite plans a push whole")
+	}
+	w.upsert(false)
+	const n = firstChunk + nextChunk
+	w.devices(w.ent, "fan", n)
+	w.drain()
+	keep := &keepingSender{}
+	w.pipe.cons.dv.senders = keep
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	ctx := context.Background()
+	if _, err := w.pipe.relay.relayOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
+		t.Fatal(err)
+	}
+	var rest *fanout
+	for _, s := range keep.work {
+		if s.rest != nil {
+			rest = s.rest
+		}
+	}
+	if rest == nil {
+		t.Fatalf("no fan-out handed over for %d devices", n)
+	}
+	// Another planner wrote every third device of the next chunk, leased
+	// to itself.
+	var next []models.Device
+	if err := w.d.DB.Where("user_id = ? AND (provider, installation_id) > (?, ?)", w.ent.ID, rest.after.provider, rest.after.installationID).
+		Order("provider, installation_id").Limit(nextChunk).Find(&next).Error; err != nil {
+		t.Fatal(err)
+	}
+	theirs := map[string]bool{}
+	theirLease := w.clock.Now().Add(time.Minute).UTC()
+	for i, dev := range next {
+		if i%3 != 0 {
+			continue
+		}
+		theirs[dev.InstallationID] = true
+		if err := w.d.DB.Create(&models.PushDelivery{NotificationID: rest.notificationID, InstallationID: dev.InstallationID,
+			State: models.DeliveryPending, NextAt: rest.due, Attempts: 1, Payload: rest.payload, ReceivedAt: rest.received,
+			LeaseUntil: &theirLease}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	chunk, more, err := w.pipe.disp.planNext(ctx, rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more != nil {
+		t.Errorf("planning goes on after a chunk planned in part elsewhere; the other planner has the job's cursor")
+	}
+	if want := len(next) - len(theirs); len(chunk) != want {
+		t.Fatalf("planNext returned %d deliveries, want the %d it wrote", len(chunk), want)
+	}
+	for _, b := range chunk {
+		if theirs[b.InstallationID] {
+			t.Fatalf("%s was planned by the other instance, and returned to send here too", b.InstallationID)
+		}
+		if b.Payload != rest.payload || b.Attempts != 1 || b.PushToken == "" {
+			t.Fatalf("returned delivery %+v lacks what sending it needs", b)
+		}
+	}
+	var kept int64
+	if err := w.d.DB.Model(&models.PushDelivery{}).Where("notification_id = ? AND lease_until = ?", rest.notificationID, theirLease).
+		Count(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	if kept != int64(len(theirs)) {
+		t.Fatalf("%d of the other planner's %d deliveries keep its lease", kept, len(theirs))
+	}
+}

@@ -212,13 +212,16 @@ func (s *sinkReader) reset() {
 }
 
 // delivered returns the accepted messages since the last reset, decoded.
+// Only what arrived since the last call is copied from the sink and
+// decoded.
 func (s *sinkReader) delivered() []push {
-	msgs := s.sink.Messages()
-	if len(msgs) < s.seen {
-		s.seen = 0 // the sink was reset behind our back
+	msgs, total := s.sink.MessagesSince(s.seen)
+	if total < s.seen {
+		// The sink was reset behind our back: read it from the start.
 		s.pushes = nil
+		msgs, total = s.sink.MessagesSince(0)
 	}
-	for _, m := range msgs[s.seen:] {
+	for _, m := range msgs {
 		if !m.Delivered() {
 			continue
 		}
@@ -228,7 +231,7 @@ func (s *sinkReader) delivered() []push {
 		_ = json.Unmarshal(m.Message, &body)
 		s.pushes = append(s.pushes, push{NotifID: body.Data["notification_id"], Project: body.Data["project_id"], Items: body.Data["item_codes"], Token: m.Token, Received: m.ReceivedAt})
 	}
-	s.seen = len(msgs)
+	s.seen = total
 	return s.pushes
 }
 
@@ -243,47 +246,71 @@ type joiner struct {
 // match returns, for each applied event, the pushes received for it (one per
 // device), keyed by event id.
 func (j joiner) match(events []event, pushes []push) map[string][]push {
-	out := map[string][]push{}
+	m := j.matcher(events)
+	m.add(pushes)
+	return m.out
+}
+
+// matcher joins pushes to events as they arrive: a poller hands it only the
+// pushes it has not seen, so waiting for thousands costs each push once.
+type matcher struct {
+	byNotifID bool
+	idx       map[string]string   // by notification id: notification id -> event id
+	queue     map[string][]string // by item: project and item -> applied event ids, in order
+	seen      map[string]string   // by item: notification id -> event id
+	next      map[string]int      // by item: the next event of queue to take
+	out       map[string][]push   // event id -> its pushes
+	got       int                 // pushes matched
+}
+
+func (j joiner) matcher(events []event) *matcher {
+	m := &matcher{byNotifID: j.byNotifID, out: map[string][]push{}}
 	if j.byNotifID {
-		idx := map[string]string{}
+		m.idx = map[string]string{}
 		for _, e := range events {
 			if e.Result == intake.ResultApplied {
-				idx[e.NotifID] = e.ID
+				m.idx[e.NotifID] = e.ID
 			}
 		}
-		for _, p := range pushes {
-			if id, ok := idx[p.NotifID]; ok {
-				out[id] = append(out[id], p)
-			}
-		}
-		return out
+		return m
 	}
 	// By project and item, in order: the k-th distinct notification for a
 	// project's item belongs to the k-th applied event for it.
-	queue := map[string][]string{}
+	m.queue, m.seen, m.next = map[string][]string{}, map[string]string{}, map[string]int{}
 	for _, e := range events {
 		if e.Result == intake.ResultApplied {
 			k := e.Project + "\x00" + e.Item
-			queue[k] = append(queue[k], e.ID)
+			m.queue[k] = append(m.queue[k], e.ID)
 		}
 	}
-	seen := map[string]string{} // notification id -> event id
-	next := map[string]int{}
+	return m
+}
+
+// add matches pushes, which follow those added before.
+func (m *matcher) add(pushes []push) {
 	for _, p := range pushes {
-		id, ok := seen[p.NotifID]
-		if !ok {
-			item := p.Project + "\x00" + strings.Split(p.Items, ",")[0]
-			q := queue[item]
-			if next[item] >= len(q) {
+		var id string
+		if m.byNotifID {
+			var ok bool
+			if id, ok = m.idx[p.NotifID]; !ok {
 				continue
 			}
-			id = q[next[item]]
-			next[item]++
-			seen[p.NotifID] = id
+		} else {
+			var ok bool
+			if id, ok = m.seen[p.NotifID]; !ok {
+				item := p.Project + "\x00" + strings.Split(p.Items, ",")[0]
+				q := m.queue[item]
+				if m.next[item] >= len(q) {
+					continue
+				}
+				id = q[m.next[item]]
+				m.next[item]++
+				m.seen[p.NotifID] = id
+			}
 		}
-		out[id] = append(out[id], p)
+		m.out[id] = append(m.out[id], p)
+		m.got++
 	}
-	return out
 }
 
 // calibrate sends one event and checks that its push carries the

@@ -70,14 +70,17 @@ func registerDevices(ctx context.Context, a *api, runID string, n, workers int) 
 // waitPushes polls the sink until want pushes for the events arrived or the
 // deadline passed; it returns the matched pushes.
 func waitPushes(ctx context.Context, sink *sinkReader, join joiner, events []event, want int, deadline time.Time, poll time.Duration) map[string][]push {
+	m := join.matcher(events)
+	read := 0
 	for {
-		matched := join.match(events, sink.delivered())
-		got := 0
-		for _, ps := range matched {
-			got += len(ps)
+		ps := sink.delivered()
+		if len(ps) < read { // the sink was reset: match it all again
+			m, read = join.matcher(events), 0
 		}
-		if got >= want || time.Now().After(deadline) || ctx.Err() != nil {
-			return matched
+		m.add(ps[read:])
+		read = len(ps)
+		if m.got >= want || time.Now().After(deadline) || ctx.Err() != nil {
+			return m.out
 		}
 		time.Sleep(poll)
 	}

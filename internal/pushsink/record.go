@@ -45,6 +45,23 @@ func (s *Sink) Messages() []Received {
 	return append([]Received(nil), s.received...)
 }
 
+// MessagesSince returns the messages recorded after the first n since the
+// last reset (those still kept), oldest first, and how many have been
+// recorded in all. A poller that passes back the count it was given copies
+// only what is new, so reading a sink while thousands of pushes stream in
+// costs little, and holds its lock briefly. A count below n means the sink
+// was reset since.
+func (s *Sink) MessagesSince(n int) ([]Received, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := s.recorded - len(s.received) // the oldest kept message's number
+	from := max(n-first, 0)
+	if from > len(s.received) {
+		from = len(s.received)
+	}
+	return append([]Received(nil), s.received[from:]...), s.recorded
+}
+
 // Delivered returns the accepted, non-dry-run messages, oldest first.
 func (s *Sink) Delivered() []Received {
 	s.mu.Lock()
@@ -63,6 +80,7 @@ func (s *Sink) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.received = nil
+	s.recorded = 0
 }
 
 // recordLocked keeps r, dropping the oldest record when the sink holds
@@ -76,4 +94,5 @@ func (s *Sink) recordLocked(r Received) {
 		s.received = s.received[drop:]
 	}
 	s.received = append(s.received, r)
+	s.recorded++
 }

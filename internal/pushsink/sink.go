@@ -55,6 +55,7 @@ type Sink struct {
 	mu       sync.Mutex
 	seq      int64
 	received []Received
+	recorded int // messages recorded since the last reset, dropped ones too
 	faults   []*activeFault
 	faultSeq int64
 	vend     *vendorState

@@ -2,6 +2,7 @@ package pushsink
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,36 @@ func TestRecordIsBounded(t *testing.T) {
 	got := s.Messages()
 	if len(got) != 3 || got[0].Token != "t3" || got[2].Token != "t5" {
 		t.Errorf("kept %v, want the last three", tokens(got))
+	}
+}
+
+func TestMessagesSinceReadsOnlyWhatIsNew(t *testing.T) {
+	s, base := startSink(t, Options{MaxMessages: 3})
+	sendTo(t, base, "t1")
+	sendTo(t, base, "t2")
+	got, n := s.MessagesSince(0)
+	if n != 2 || !slices.Equal(tokens(got), []string{"t1", "t2"}) {
+		t.Fatalf("from 0: %v, count %d; want t1 t2, 2", tokens(got), n)
+	}
+	if got, n2 := s.MessagesSince(n); len(got) != 0 || n2 != 2 {
+		t.Fatalf("nothing new: %v, count %d", tokens(got), n2)
+	}
+	for _, tok := range []string{"t3", "t4", "t5"} {
+		sendTo(t, base, tok)
+	}
+	// t3 was dropped before it was read (the sink keeps three): what is
+	// kept of the new ones is returned, and the count says five.
+	if got, n2 := s.MessagesSince(n); n2 != 5 || !slices.Equal(tokens(got), []string{"t3", "t4", "t5"}) {
+		t.Fatalf("after t5: %v, count %d; want t3 t4 t5, 5", tokens(got), n2)
+	}
+	sendTo(t, base, "t6")
+	if got, n2 := s.MessagesSince(1); n2 != 6 || !slices.Equal(tokens(got), []string{"t4", "t5", "t6"}) {
+		t.Fatalf("from 1 with t1..t3 dropped: %v, count %d; want what is kept", tokens(got), n2)
+	}
+	s.Reset()
+	sendTo(t, base, "t7")
+	if got, n2 := s.MessagesSince(6); n2 != 1 || len(got) != 0 {
+		t.Fatalf("after a reset: %v, count %d; want a count below the caller's", tokens(got), n2)
 	}
 }
 
