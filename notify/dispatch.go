@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -238,10 +239,11 @@ type cursor struct{ provider, installationID string }
 func cursorOf(j models.PushJob) cursor { return cursor{j.PlanProvider, j.PlanAfter} }
 
 // fanout is the rest of a push whose first chunk was planned leased to this
-// instance: the sender that took the first chunk plans and sends the rest,
-// chunk by chunk (dispatcher.planNext). Its job stays pending meanwhile,
-// due when the planner's lease ends, so any instance's dispatcher finishes
-// it if this one dies.
+// instance: the sender that took the first chunk reads, sends and records
+// the rest chunk by chunk (dispatcher.planNext), writing each delivery
+// once, after its send. Its job stays pending meanwhile with a cursor no
+// unwritten delivery lies behind, due when the planner's lease ends, so
+// any instance's dispatcher finishes it if this one dies.
 type fanout struct {
 	notificationID string
 	userID         int64
@@ -283,109 +285,185 @@ func (ds *dispatcher) planLeased(tx *gorm.DB, job models.PushJob, note models.No
 	return batch, rest, err
 }
 
-// planNext plans the next chunk of f leased to this instance, in one
-// statement: it locks f's job, writes up to nextChunk deliveries after f's
-// cursor, and moves the job's cursor on (done with the last chunk; its
-// lease renewed otherwise). It returns the chunk with its devices and what
-// is left, nil when nothing is. Nothing is returned when the job is no
-// longer at f's cursor (another instance's dispatcher took it over after
-// this one's lease ran out): the other one plans the rest.
+// planNext reads the next chunk of f's devices, up to nextChunk after f's
+// cursor, for this instance to send; nothing is written for them until
+// they are sent: each delivery is written once, with the outcome of its
+// first attempt (dispatcher.recordUnwritten). The same statement moves the
+// job's cursor from where run last left it to run's recorded prefix (the
+// end of the chunks whose deliveries are all written) and renews this
+// planner's lease on the job, so that if this instance dies, the instance
+// that takes the job over (when the lease ends) plans from a cursor no
+// unwritten delivery lies behind: the chunks that were in flight are sent
+// again (their devices may get the push twice, as any push in flight at a
+// crash may), those written already are skipped.
+//
+// It returns the chunk and the rest of f, nil when this was the last chunk.
+// Nothing is returned when the job is no longer where run left it (another
+// instance's dispatcher took it over after this one's lease ran out): the
+// other one plans the rest.
 //
 // The commit does not wait for the log's flush, as the stream reader's
-// does not: the deliveries derive from the job, and a push sent from them
-// is recorded by a synchronous commit, which flushes the log up to itself.
-func (ds *dispatcher) planNext(ctx context.Context, f *fanout) ([]leasedDelivery, *fanout, error) {
+// does not: a cursor lost with a database crash is an earlier one, from
+// which planning again skips the deliveries written since (their records
+// are synchronous commits).
+func (ds *dispatcher) planNext(ctx context.Context, f *fanout, run *fanoutRun) ([]leasedDelivery, *fanout, error) {
 	now := ds.d.Now().UTC()
-	lease := now.Add(deliveryLease)
+	from, to := run.cursors()
 	var batch []leasedDelivery
 	err := ds.d.DB.WithContext(ctx).Raw(`WITH relax AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
-		job AS MATERIALIZED (
-			SELECT notification_id FROM push_jobs, relax
+		job AS (
+			UPDATE push_jobs SET plan_provider = ?, plan_after = ?, due_at = ?, updated_at = ?
+			FROM relax
 			WHERE notification_id = ? AND state = ? AND plan_provider = ? AND plan_after = ?
-			FOR UPDATE OF push_jobs),
-		next AS MATERIALIZED (
-			SELECT dev.installation_id, dev.provider, dev.push_token, dev.active, dev.user_id FROM devices AS dev, job
-			WHERE dev.user_id = ? AND dev.active = ? AND dev.provider IN ? AND (dev.provider, dev.installation_id) > (?, ?)
-			ORDER BY dev.provider, dev.installation_id LIMIT ?),
-		last AS (SELECT provider, installation_id FROM next ORDER BY provider DESC, installation_id DESC LIMIT 1),
-		planned AS (
-			INSERT INTO push_deliveries
-				(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
-			SELECT ?, installation_id, ?, CAST(? AS timestamptz), 1, CAST(? AS timestamptz), ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz)
-			FROM next
-			ON CONFLICT DO NOTHING
-			RETURNING installation_id),
-		moved AS (
-			UPDATE push_jobs SET
-				state = CASE WHEN (SELECT count(*) FROM next) < ? THEN ? ELSE ? END,
-				plan_provider = COALESCE((SELECT provider FROM last), plan_provider),
-				plan_after = COALESCE((SELECT installation_id FROM last), plan_after),
-				due_at = ?, updated_at = ?
-			WHERE notification_id IN (SELECT notification_id FROM job)
 			RETURNING 1)
-		SELECT next.installation_id, next.provider, next.push_token, next.active, next.user_id, true AS device_found,
-			(SELECT count(*) FROM planned) AS wrote
-		FROM next
-		ORDER BY next.provider, next.installation_id`,
-		f.notificationID, models.PushJobPending, f.after.provider, f.after.installationID,
-		f.userID, true, ds.providers, f.after.provider, f.after.installationID, nextChunk,
-		f.notificationID, models.DeliveryPending, f.due.UTC(), lease, f.payload, f.received.UTC(), now, now,
-		nextChunk, models.PushJobDone, models.PushJobPending, lease, now).Scan(&batch).Error
-	if err != nil || len(batch) == 0 {
+		SELECT COALESCE(dev.installation_id, '') AS installation_id, COALESCE(dev.provider, '') AS provider,
+			COALESCE(dev.push_token, '') AS push_token, COALESCE(dev.active, false) AS active,
+			COALESCE(dev.user_id, 0) AS user_id, true AS device_found
+		FROM job LEFT JOIN LATERAL (
+			SELECT installation_id, provider, push_token, active, user_id FROM devices
+			WHERE user_id = ? AND active = ? AND provider IN ? AND (provider, installation_id) > (?, ?)
+			ORDER BY provider, installation_id LIMIT ?) AS dev ON true
+		ORDER BY dev.provider, dev.installation_id`,
+		to.provider, to.installationID, now.Add(deliveryLease), now,
+		f.notificationID, models.PushJobPending, from.provider, from.installationID,
+		f.userID, true, ds.providers, f.after.provider, f.after.installationID, nextChunk).Scan(&batch).Error
+	if err != nil {
 		return nil, nil, err
 	}
-	// The chunk's devices are read back, and how many of them the
-	// statement wrote; what it wrote for each is known here. (Reading back
-	// the inserted rows joined to the devices, PostgreSQL compared every
-	// pair of the two CTEs' installation ids, its estimates for both being
-	// one row: 100 ms a chunk, most of its CPU in the fan-out run.)
-	chunk := len(batch)
+	if len(batch) == 0 {
+		run.lost = true // the job is no longer where this planner left it
+		return nil, nil, nil
+	}
+	run.moved(to)
+	if batch[0].InstallationID == "" {
+		return nil, nil, nil // no device after the cursor: the plan is complete
+	}
 	for i := range batch {
 		b := &batch[i]
 		b.NotificationID, b.Attempts, b.Payload, b.NextAt, b.ReceivedAt = f.notificationID, 1, f.payload, f.due.UTC(), f.received.UTC()
+		b.Unwritten = true
 	}
-	if wrote := batch[0].Wrote; wrote < chunk {
-		// Some of the chunk had been planned by another instance meanwhile
-		// (which has the job's cursor as well now): only those this
-		// statement wrote, leased until lease, are sent from here.
-		return ds.ownChunk(ctx, f.notificationID, batch, lease)
+	last := batch[len(batch)-1]
+	end := cursor{last.Provider, last.InstallationID}
+	run.planned(batch, end)
+	if len(batch) < nextChunk {
+		return batch, nil, nil // the last chunk
 	}
-	out := batch
-	if chunk < nextChunk {
-		return out, nil, nil // the last chunk
-	}
-	last := out[len(out)-1]
 	next := *f
-	next.after = cursor{last.Provider, last.InstallationID}
-	return out, &next, nil
+	next.after = end
+	return batch, &next, nil
 }
 
-// ownChunk is the part of chunk (a chunk planNext read) leased to this
-// instance until lease, when the statement found some of it planned
-// already: the rest is another instance's to send.
-func (ds *dispatcher) ownChunk(ctx context.Context, notificationID string, chunk []leasedDelivery, lease time.Time) ([]leasedDelivery, *fanout, error) {
-	ids := make([]string, len(chunk))
-	for i, b := range chunk {
-		ids[i] = b.InstallationID
+// finishFanout moves f's job on once every chunk this instance planned
+// has been sent and recorded: done when planning reached the user's last
+// device and every delivery was written; otherwise pending at run's
+// recorded prefix, due at once, so a dispatcher plans the rest (a chunk
+// whose record failed is sent again). Nothing happens when the job is no
+// longer where run left it.
+func (ds *dispatcher) finishFanout(ctx context.Context, f *fanout, run *fanoutRun, complete bool) error {
+	if run.lost {
+		return nil
 	}
-	var mine []string
-	if err := ds.d.DB.WithContext(ctx).Model(&models.PushDelivery{}).
-		Where("notification_id = ? AND installation_id IN ? AND state = ? AND attempts = 1 AND lease_until = ?",
-			notificationID, ids, models.DeliveryPending, lease).
-		Pluck("installation_id", &mine).Error; err != nil {
-		return nil, nil, err // leased to this instance: taken again when the lease ends
+	now := ds.d.Now().UTC()
+	from, to := run.cursors()
+	state, due := models.PushJobPending, now
+	if complete && run.allRecorded() {
+		state = models.PushJobDone
 	}
-	own := make(map[string]bool, len(mine))
-	for _, id := range mine {
-		own[id] = true
+	return ds.d.DB.WithContext(ctx).Model(&models.PushJob{}).
+		Where("notification_id = ? AND state = ? AND plan_provider = ? AND plan_after = ?",
+			f.notificationID, models.PushJobPending, from.provider, from.installationID).
+		Updates(map[string]any{"state": state, "plan_provider": to.provider, "plan_after": to.installationID,
+			"due_at": due, "updated_at": now}).Error
+}
+
+// fanoutRun follows the chunks of one fan-out this instance plans, from
+// planning to their records, so that the job's cursor only ever passes
+// chunks whose deliveries are all written.
+type fanoutRun struct {
+	mu     sync.Mutex
+	jobAt  cursor      // the job's cursor as this planner last wrote it
+	chunks []*runChunk // planned and not yet passed by the cursor, in order
+	failed bool        // a record failed: the cursor stops before its chunk
+	lost   bool        // the job was found elsewhere: another instance has it
+}
+
+type runChunk struct {
+	end  cursor // its last device
+	left int    // its deliveries not yet recorded
+	bad  bool   // a record of its deliveries failed
+}
+
+func newFanoutRun(jobAt cursor) *fanoutRun { return &fanoutRun{jobAt: jobAt} }
+
+// planned adds a chunk of n deliveries ending at end.
+func (r *fanoutRun) planned(chunk []leasedDelivery, end cursor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.chunks = append(r.chunks, &runChunk{end: end, left: len(chunk)})
+	for i := range chunk {
+		chunk[i].run = r
+		chunk[i].chunk = r.chunks[len(r.chunks)-1]
 	}
-	out := chunk[:0]
-	for _, b := range chunk {
-		if own[b.InstallationID] {
-			out = append(out, b)
+}
+
+// recorded notes that deliveries of a chunk were recorded (ok) or that
+// their record failed.
+func (r *fanoutRun) recorded(c *runChunk, n int, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c.left -= n
+	if !ok {
+		c.bad, r.failed = true, true
+	}
+}
+
+// cursors returns the job's cursor as last written and the end of the
+// recorded prefix, to which it may move.
+func (r *fanoutRun) cursors() (from, to cursor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	to = r.jobAt
+	for _, c := range r.chunks {
+		if c.left > 0 || c.bad {
+			break
+		}
+		to = c.end
+	}
+	return r.jobAt, to
+}
+
+// moved records that the job's cursor was written as to: the chunks it
+// passed (the recorded prefix up to to) are forgotten.
+func (r *fanoutRun) moved(to cursor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobAt = to
+	for i, c := range r.chunks {
+		if c.left > 0 || c.bad {
+			break
+		}
+		if c.end == to {
+			r.chunks = r.chunks[i+1:]
+			break
 		}
 	}
-	return out, nil, nil
+}
+
+// allRecorded reports whether every planned chunk's deliveries were
+// recorded.
+func (r *fanoutRun) allRecorded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed {
+		return false
+	}
+	for _, c := range r.chunks {
+		if c.left > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // planSpec is what deliveriesInsert plans: push id to each of the user's
@@ -544,7 +622,12 @@ type leasedDelivery struct {
 	Active      bool
 	UserID      int64 // the device's user, whose preferences decide
 	DeviceFound bool
-	Wrote       int // planNext: how many of its chunk's devices it planned
+	// Unwritten marks a delivery planNext read: it has no row yet, and its
+	// first attempt's outcome is its first write. run and chunk are the
+	// fan-out it belongs to.
+	Unwritten bool
+	run       *fanoutRun
+	chunk     *runChunk
 }
 
 // lease takes up to deliveryBatch due deliveries for this instance until
@@ -620,7 +703,12 @@ func (ds *dispatcher) lease(ctx context.Context) ([]leasedDelivery, error) {
 // provider call runs under sendTimeout; sent, when set, is called exactly
 // once: when the provider call returned (or was not needed), before the
 // outcomes are recorded, or when deliver gives up before sending.
-func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decided bool, sent func()) error {
+func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decided bool, sent func()) (err error) {
+	if len(batch) > 0 && batch[0].run != nil {
+		// A fan-out's chunk read by planNext (one chunk a batch): its
+		// cursor may pass these deliveries once they are written.
+		defer func() { batch[0].run.recorded(batch[0].chunk, len(batch), err == nil) }()
+	}
 	now := ds.d.Now()
 	var prefs map[int64]Preferences
 	if !decided {
@@ -632,7 +720,6 @@ func (ds *dispatcher) deliver(ctx context.Context, batch []leasedDelivery, decid
 				users = append(users, models.User{ID: b.UserID})
 			}
 		}
-		var err error
 		if prefs, err = loadPrefs(ds.d.DB.WithContext(ctx), users); err != nil {
 			if sent != nil {
 				sent()
@@ -774,9 +861,12 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		err   error
 		moved int64
 	)
-	if ds.d.DB.Dialect == "postgres" {
+	switch {
+	case batch[0].Unwritten:
+		moved, err = ds.recordUnwritten(ctx, batch, attempts, moves, dead, now)
+	case ds.d.DB.Dialect == "postgres":
 		moved, err = ds.recordPostgres(ctx, batch, attempts, moves, dead, now)
-	} else {
+	default:
 		err = ds.d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			moved = 0
 			ins := attemptsInsert(attempts)
@@ -812,6 +902,49 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		_ = ds.d.Redis.ZAdd(ctx, ds.keys.wake, retries...).Err()
 	}
 	return err
+}
+
+// recordUnwritten is recordPostgres for deliveries planNext read (one
+// fan-out's, PostgreSQL only): it writes them, with their first attempt's
+// outcome, instead of moving rows planned before, and returns how many it
+// wrote. A delivery written already (by an instance that took the job over
+// and sent it too) keeps its row.
+func (ds *dispatcher) recordUnwritten(ctx context.Context, batch []leasedDelivery, attempts []models.PushAttempt, moves []outcome, dead []deadToken, now time.Time) (int64, error) {
+	ins := attemptsInsert(attempts)
+	var sql strings.Builder
+	args := make([]any, 0, len(ins.Vars)+2+len(dead)+5+3*len(batch))
+	sql.WriteString("WITH attempts AS (")
+	sql.WriteString(ins.SQL)
+	sql.WriteString(")")
+	args = append(args, ins.Vars...)
+	if len(dead) > 0 {
+		q, dargs := deactivateStatement(dead, now)
+		sql.WriteString(", deactivated AS (" + q + ")")
+		args = append(args, dargs...)
+	}
+	// The notice, payload and times are the fan-out's, the same for every
+	// delivery: sent once.
+	first := batch[0]
+	sql.WriteString(`, written AS (
+		INSERT INTO push_deliveries
+			(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
+		SELECT ?, v.installation_id, v.state, v.next_at, 1, NULL, ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz)
+		FROM (VALUES `)
+	args = append(args, first.NotificationID, first.Payload, first.ReceivedAt.UTC(), now.UTC(), now.UTC())
+	for i, b := range batch {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, CAST(? AS timestamptz))")
+		args = append(args, b.InstallationID, moves[i].state, moves[i].next.UTC())
+	}
+	sql.WriteString(`) AS v(installation_id, state, next_at)
+		ON CONFLICT DO NOTHING
+		RETURNING 1)
+	SELECT count(*) FROM written`)
+	var n int64
+	err := ds.d.DB.WithContext(ctx).Raw(sql.String(), args...).Scan(&n).Error
+	return n, err
 }
 
 // deadToken is a device whose token a provider called dead, with the

@@ -120,7 +120,7 @@ func (d dyingSender) hand(ctx context.Context, work []straight) {
 	for _, s := range work {
 		d.p.sendPlanned(ctx, &wg, s.first, true)
 		if s.rest != nil {
-			if _, _, err := d.p.disp.planNext(ctx, s.rest); err != nil {
+			if _, _, err := d.p.disp.planNext(ctx, s.rest, newFanoutRun(s.rest.after)); err != nil {
 				panic(err)
 			}
 		}
@@ -180,26 +180,60 @@ func TestFanOutOutlivesItsPlanner(t *testing.T) {
 	}
 }
 
-// keepingSender keeps what a reader hands it, sending nothing.
-type keepingSender struct{ work []straight }
+// outOfOrderSender takes a fan-out a reader hands it, sends the first
+// chunk, reads the next two, sends and records only the second of them (as
+// when the chunks' records complete out of order) and dies.
+type outOfOrderSender struct {
+	p        *Pipeline
+	skipped  []leasedDelivery
+	recorded []leasedDelivery
+}
 
-func (*keepingSender) reserve() bool                          { return true }
-func (k *keepingSender) hand(_ context.Context, w []straight) { k.work = append(k.work, w...) }
+func (*outOfOrderSender) reserve() bool { return true }
+func (o *outOfOrderSender) hand(ctx context.Context, work []straight) {
+	var wg sync.WaitGroup
+	for _, s := range work {
+		o.p.sendPlanned(ctx, &wg, s.first, true)
+		if s.rest == nil {
+			continue
+		}
+		run := newFanoutRun(s.rest.after)
+		skipped, next, err := o.p.disp.planNext(ctx, s.rest, run)
+		if err != nil || next == nil {
+			panic(fmt.Sprint("the second chunk: ", err))
+		}
+		recorded, _, err := o.p.disp.planNext(ctx, next, run)
+		if err != nil {
+			panic(err)
+		}
+		o.p.sendPlanned(ctx, &wg, recorded, false)
+		wg.Wait()
+		// One more chunk read: the cursor may not pass the unsent chunk.
+		if _, _, err := o.p.disp.planNext(ctx, &fanout{notificationID: next.notificationID, userID: next.userID,
+			payload: next.payload, received: next.received, due: next.due, after: next.after}, run); err != nil {
+			panic(err)
+		}
+		o.skipped, o.recorded = skipped, recorded
+	}
+	wg.Wait()
+}
 
-// A chunk part of which another instance planned meanwhile is sent from
-// here only for the devices this planner wrote: the others' deliveries
-// stay as the other planner left them, and nobody gets the push twice.
-func TestFanOutChunkPlannedInPartElsewhereSendsOnlyItsOwn(t *testing.T) {
+// A fan-out's job cursor passes only chunks whose deliveries are written:
+// when a later chunk was sent and recorded but an earlier one was not (its
+// planner died first), the instance that takes the job over sends the
+// earlier chunk and not the later one again.
+func TestFanOutCursorPassesOnlyWrittenChunks(t *testing.T) {
 	w := newWorld(t, 0)
 	if w.d.DB.Dialect != "postgres" {
 		t.Skip("chunked planning (planNext) is PostgreSQL's; SQLite plans a push whole")
 	}
 	w.upsert(false)
-	const n = firstChunk + nextChunk
+	const n = firstChunk + 3*nextChunk
 	w.devices(w.ent, "fan", n)
 	w.drain()
-	keep := &keepingSender{}
-	w.pipe.cons.dv.senders = keep
+	w.sink.Reset()
+	o := &outOfOrderSender{p: w.pipe}
+	w.pipe.cons.dv.senders = o
 	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
 	ctx := context.Background()
 	if _, err := w.pipe.relay.relayOnce(ctx); err != nil {
@@ -208,60 +242,44 @@ func TestFanOutChunkPlannedInPartElsewhereSendsOnlyItsOwn(t *testing.T) {
 	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
 		t.Fatal(err)
 	}
-	var rest *fanout
-	for _, s := range keep.work {
-		if s.rest != nil {
-			rest = s.rest
+	if len(o.skipped) != nextChunk || len(o.recorded) != nextChunk {
+		t.Fatalf("read chunks of %d and %d, want %d each", len(o.skipped), len(o.recorded), nextChunk)
+	}
+	// Nothing of the unsent chunk is written; the recorded one is, sent.
+	var unsent, sent int64
+	ids := func(ds []leasedDelivery) []string {
+		out := make([]string, len(ds))
+		for i, d := range ds {
+			out[i] = d.InstallationID
 		}
+		return out
 	}
-	if rest == nil {
-		t.Fatalf("no fan-out handed over for %d devices", n)
-	}
-	// Another planner wrote every third device of the next chunk, leased
-	// to itself.
-	var next []models.Device
-	if err := w.d.DB.Where("user_id = ? AND (provider, installation_id) > (?, ?)", w.ent.ID, rest.after.provider, rest.after.installationID).
-		Order("provider, installation_id").Limit(nextChunk).Find(&next).Error; err != nil {
+	if err := w.d.DB.Model(&models.PushDelivery{}).Where("installation_id IN ?", ids(o.skipped)).Count(&unsent).Error; err != nil {
 		t.Fatal(err)
 	}
-	theirs := map[string]bool{}
-	theirLease := w.clock.Now().Add(time.Minute).UTC()
-	for i, dev := range next {
-		if i%3 != 0 {
-			continue
-		}
-		theirs[dev.InstallationID] = true
-		if err := w.d.DB.Create(&models.PushDelivery{NotificationID: rest.notificationID, InstallationID: dev.InstallationID,
-			State: models.DeliveryPending, NextAt: rest.due, Attempts: 1, Payload: rest.payload, ReceivedAt: rest.received,
-			LeaseUntil: &theirLease}).Error; err != nil {
-			t.Fatal(err)
-		}
+	if err := w.d.DB.Model(&models.PushDelivery{}).Where("installation_id IN ? AND state = ? AND attempts = 1 AND lease_until IS NULL",
+		ids(o.recorded), models.DeliverySent).Count(&sent).Error; err != nil {
+		t.Fatal(err)
+	}
+	if unsent != 0 || sent != nextChunk {
+		t.Fatalf("%d rows for the chunk never sent (want 0), %d sent rows for the recorded one (want %d)", unsent, sent, nextChunk)
+	}
+	var job models.PushJob
+	if err := w.d.DB.Where("user_id = ? AND plan_after <> ''", w.ent.ID).Take(&job).Error; err != nil {
+		t.Fatalf("the half-planned job: %v", err)
+	}
+	if job.State != models.PushJobPending || job.PlanAfter >= o.skipped[0].InstallationID {
+		t.Fatalf("job %s at %q; want pending before the unsent chunk (%q)", job.State, job.PlanAfter, o.skipped[0].InstallationID)
 	}
 
-	chunk, more, err := w.pipe.disp.planNext(ctx, rest)
-	if err != nil {
+	w.pipe.cons.dv.senders = inlineSenders{w.pipe}
+	w.clock.Add(deliveryLease + time.Second)
+	w.drain()
+	w.everyTokenOnce("fan", n)
+	if err := w.d.DB.Where("notification_id = ?", job.NotificationID).Take(&job).Error; err != nil {
 		t.Fatal(err)
 	}
-	if more != nil {
-		t.Errorf("planning goes on after a chunk planned in part elsewhere; the other planner has the job's cursor")
-	}
-	if want := len(next) - len(theirs); len(chunk) != want {
-		t.Fatalf("planNext returned %d deliveries, want the %d it wrote", len(chunk), want)
-	}
-	for _, b := range chunk {
-		if theirs[b.InstallationID] {
-			t.Fatalf("%s was planned by the other instance, and returned to send here too", b.InstallationID)
-		}
-		if b.Payload != rest.payload || b.Attempts != 1 || b.PushToken == "" {
-			t.Fatalf("returned delivery %+v lacks what sending it needs", b)
-		}
-	}
-	var kept int64
-	if err := w.d.DB.Model(&models.PushDelivery{}).Where("notification_id = ? AND lease_until = ?", rest.notificationID, theirLease).
-		Count(&kept).Error; err != nil {
-		t.Fatal(err)
-	}
-	if kept != int64(len(theirs)) {
-		t.Fatalf("%d of the other planner's %d deliveries keep its lease", kept, len(theirs))
+	if job.State != models.PushJobDone {
+		t.Fatalf("job is %s after the takeover, want done", job.State)
 	}
 }

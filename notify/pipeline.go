@@ -174,32 +174,54 @@ func (s *pooledSenders) hand(_ context.Context, work []straight) {
 // (zsb_notify_reader_handoffs_total), each saving the dispatcher's wake-up
 // and its lease statement; event → push p99 was 19.6 ms in that run.
 //
-// A push to more devices than the first chunk (a fan-out) is planned on
-// here, one statement per chunk (dispatcher.planNext), each chunk sent as
-// soon as it is planned while the next is planned, so the first push does
-// not wait for the whole plan. A failure leaves the deliveries leased, or
+// A push to more devices than the first chunk (a fan-out) goes on here,
+// one statement per chunk reading its devices (dispatcher.planNext), each
+// chunk sent as soon as it is read while the next is read, so the first
+// push does not wait for the whole plan. A chunk's deliveries are written
+// once, after their send, with its outcome (dispatcher.recordUnwritten);
+// the job's cursor passes a chunk only once all of it is written
+// (fanoutRun). A failure leaves the first chunk's deliveries leased and
 // the job pending at its cursor; any instance's dispatcher takes them again
-// when the lease ends, so the shortcut can lose nothing the ordinary way
-// would not.
+// when the lease ends (the job at once when this planner could still
+// finish it), so the shortcut can lose nothing the ordinary way would not.
 func (p *Pipeline) sendStraight(ctx context.Context, work []straight) {
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		runs []func()
+	)
 	for _, s := range work {
 		p.sendPlanned(ctx, &wg, s.first, true)
+		if s.rest == nil {
+			continue
+		}
+		run, complete := newFanoutRun(s.rest.after), false
 		for f := s.rest; f != nil; {
-			chunk, next, err := p.disp.planNext(ctx, f)
+			chunk, next, err := p.disp.planNext(ctx, f, run)
 			if err != nil {
-				// The job stays pending at its cursor, due when this
-				// planner's lease ends: a dispatcher plans the rest then.
+				// The job is left pending at its cursor once the chunks
+				// in flight are recorded (finishFanout): a dispatcher
+				// plans the rest.
 				p.d.Log.WarnContext(ctx, "notify: plan the rest of a fan-out", "notification_id", f.notificationID, "err", err)
 				break
 			}
-			// Planned in a statement that read no preferences: they are
-			// read again before it is sent.
+			// Read in a statement that read no preferences: they are read
+			// again before it is sent.
 			p.sendPlanned(ctx, &wg, chunk, false)
-			f = next
+			f, complete = next, next == nil
 		}
+		rest := s.rest
+		runs = append(runs, func() {
+			if err := p.disp.finishFanout(ctx, rest, run, complete); err != nil {
+				// Pending at its cursor, due when this planner's lease
+				// ends: a dispatcher plans the rest then.
+				p.d.Log.WarnContext(ctx, "notify: finish a fan-out", "notification_id", rest.notificationID, "err", err)
+			}
+		})
 	}
 	wg.Wait()
+	for _, finish := range runs {
+		finish()
+	}
 }
 
 // narrowBatch is the widest planned chunk sent without taking p.wide: one
