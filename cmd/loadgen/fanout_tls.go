@@ -21,6 +21,7 @@ import (
 
 	"github.com/weifang/kaigong-zsb/internal/procstat"
 	"github.com/weifang/kaigong-zsb/internal/pushsink"
+	"github.com/weifang/kaigong-zsb/internal/store"
 	"github.com/weifang/kaigong-zsb/notify/intake"
 	pushapi "github.com/weifang/kaigong-zsb/notify/push"
 	"github.com/weifang/kaigong-zsb/notify/push/fcm"
@@ -44,6 +45,10 @@ type tlsFanoutSize struct {
 	BFF, Floor   []tlsRound
 	PeakRSS      float64 // the BFF's VmHWM after this size, MB
 	RegisterTime time.Duration
+	// RecordPG is PostgreSQL's CPU for writing Devices delivery rows the
+	// way the BFF records a fan-out's pushes (measureRecordFloor); zero
+	// when it was not measured.
+	RecordPG time.Duration
 }
 
 // tlsRound is one fan-out: from the 202 (the BFF) or the first SendEach
@@ -220,9 +225,71 @@ func runFanoutTLS(ctx context.Context, o options, dir string, env []string, src 
 		if mem, err := readMemory(proc.PID()); err == nil {
 			size.PeakRSS = mem.hwmMB()
 		}
+		if dbURL := envValue(tlsEnv, "DATABASE_URL"); strings.HasPrefix(dbURL, "postgres") {
+			if size.RecordPG, err = measureRecordFloor(ctx, dbURL, n); err != nil {
+				logf("  the record floor: %v", err)
+			} else {
+				logf("  %d devices, the record floor: %s of PostgreSQL CPU to write %d delivery rows", n, ms(size.RecordPG), n)
+			}
+		}
 		res.Sizes = append(res.Sizes, size)
 	}
 	return res, nil
+}
+
+// envValue is key's value in env (KEY=value entries), or "".
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// measureRecordFloor writes n delivery rows the way the BFF records a
+// fan-out's sent pushes (500-row INSERTs into a table shaped and indexed as
+// push_deliveries, each statement committed on its own, the payload sent
+// once per statement) and returns PostgreSQL's CPU for it. That is the
+// least a sender keeping one durable row per push adds to the floor, before
+// any of its own work: the ceiling of BFF ÷ floor on this machine.
+func measureRecordFloor(ctx context.Context, dbURL string, n int) (time.Duration, error) {
+	db, err := store.Open(ctx, dbURL, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if err := db.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS record_floor (LIKE push_deliveries INCLUDING ALL)`).Error; err != nil {
+		return 0, err
+	}
+	if err := db.WithContext(ctx).Exec(`TRUNCATE record_floor`).Error; err != nil {
+		return 0, err
+	}
+	payload := `{"notification_id":"n_0123456789abcdef0123456789abcdef","category":"correction","project_id":"WF-DEMO-CIVIL",` +
+		`"item_codes":["ST-01"],"route":"zsb://projects/WF-DEMO-CIVIL/items/ST-01","unread_count":3,` +
+		`"title":"示例住宅 需要补正","body":"施工图审查需要补正：缺图。请在补正期限内上传补正材料。","critical":true}`
+	now := time.Now().UTC()
+	cpu0 := commCPU("postgres") // the connection's backend exists: the statements above ran on it
+	for i := 0; i < n; i += 500 {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO record_floor (notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
+			SELECT ?, v.installation_id, v.state, v.next_at, 1, NULL, ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz) FROM (VALUES `)
+		args := []any{"n_0123456789abcdef0123456789abcdef", payload, now, now, now}
+		for j := i; j < min(i+500, n); j++ {
+			if j > i {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, CAST(? AS timestamptz))")
+			args = append(args, fmt.Sprintf("inst-record-floor-%06d", j), "sent", now)
+		}
+		q.WriteString(`) AS v(installation_id, state, next_at) ON CONFLICT DO NOTHING`)
+		if err := db.WithContext(ctx).Exec(q.String(), args...).Error; err != nil {
+			return 0, err
+		}
+	}
+	spent := commCPU("postgres") - cpu0
+	_ = db.WithContext(ctx).Exec(`DROP TABLE record_floor`).Error
+	return spent, nil
 }
 
 // spanOf is the round of pushes ps, timed from t0.
@@ -346,4 +413,19 @@ func renderFanoutTLS(b *strings.Builder, r *results) {
 			per(bm.CPU, bm.Got), per(bm.PG, bm.Got), per(bm.Redis, bm.Got), per(bm.Harness, bm.Got), per(fm.Harness, fm.Got), sz.PeakRSS)
 	}
 	p("\n")
+	for _, sz := range r.FanoutTLS.Sizes {
+		if sz.RecordPG <= 0 || len(sz.Floor) == 0 {
+			continue
+		}
+		fm := medianRound(sz.Floor)
+		floor := float64(fm.Harness.Milliseconds()) / float64(max(fm.Got, 1)) * 1000
+		record := float64(sz.RecordPG.Milliseconds()) / float64(sz.Devices) * 1000
+		p("**The record floor at %d devices.** PostgreSQL spent %.0f CPU-ms per 1,000 rows writing one delivery row per push the way the BFF records a fan-out "+
+			"(500-row INSERTs, each committed, into a copy of `push_deliveries`), and nothing else. ", sz.Devices, record)
+		if floor > 0 {
+			p("With the floor's %.0f CPU-ms per 1,000 pushes on the same two cores, a sender through this SDK that keeps a durable row per push "+
+				"can reach at most %.0f ÷ (%.0f + %.0f) = **%.2f×** the floor here, before any work of its own.", floor, floor, floor, record, floor/(floor+record))
+		}
+		p("\n\n")
+	}
 }
