@@ -935,41 +935,42 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 // fan-out's, PostgreSQL only): it writes them, with their first attempt's
 // outcome, instead of moving rows planned before, and returns how many it
 // wrote. A delivery written already (by an instance that took the job over
-// and sent it too) keeps its row.
+// and sent it too) keeps its row. The deliveries and their push_attempts
+// rows are written from one list of values: what differs per device is
+// sent once, what the fan-out's deliveries share (the notice, payload and
+// times) once for all.
 func (ds *dispatcher) recordUnwritten(ctx context.Context, batch []leasedDelivery, attempts []models.PushAttempt, moves []outcome, dead []deadToken, now time.Time) (int64, error) {
-	ins := attemptsInsert(attempts)
 	var sql strings.Builder
-	args := make([]any, 0, len(ins.Vars)+2+len(dead)+5+3*len(batch))
-	sql.WriteString("WITH attempts AS (")
-	sql.WriteString(ins.SQL)
-	sql.WriteString(")")
-	args = append(args, ins.Vars...)
+	args := make([]any, 0, 5*len(batch)+2*len(dead)+8)
+	sql.WriteString("WITH v (installation_id, state, next_at, outcome, error_code) AS (VALUES ")
+	for i, b := range batch {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, CAST(? AS timestamptz), ?, ?)")
+		args = append(args, b.InstallationID, moves[i].state, moves[i].next.UTC(), attempts[i].Outcome, attempts[i].ErrorCode)
+	}
+	first := batch[0]
+	sql.WriteString(`),
+		attempts AS (
+			INSERT INTO push_attempts (notification_id, installation_id, attempt, outcome, error_code, created_at)
+			SELECT ?, installation_id, 1, outcome, error_code, CAST(? AS timestamptz) FROM v)`)
+	args = append(args, first.NotificationID, now.UTC())
 	if len(dead) > 0 {
 		q, dargs := deactivateStatement(dead, now)
 		sql.WriteString(", deactivated AS (" + q + ")")
 		args = append(args, dargs...)
 	}
-	// The notice, payload and times are the fan-out's, the same for every
-	// delivery: sent once.
-	first := batch[0]
 	// A top-level INSERT, run by Exec: gorm's Scan renders every statement
 	// with its values inlined (for its trace), which for a batch's
 	// thousands of values cost more CPU than the rest of recording it.
 	sql.WriteString(`
 		INSERT INTO push_deliveries
 			(notification_id, installation_id, state, next_at, attempts, lease_until, payload, received_at, created_at, updated_at)
-		SELECT ?, v.installation_id, v.state, v.next_at, 1, NULL, ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz)
-		FROM (VALUES `)
-	args = append(args, first.NotificationID, first.Payload, first.ReceivedAt.UTC(), now.UTC(), now.UTC())
-	for i, b := range batch {
-		if i > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString("(?, ?, CAST(? AS timestamptz))")
-		args = append(args, b.InstallationID, moves[i].state, moves[i].next.UTC())
-	}
-	sql.WriteString(`) AS v(installation_id, state, next_at)
+		SELECT ?, installation_id, state, next_at, 1, NULL, ?, CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz)
+		FROM v
 		ON CONFLICT DO NOTHING`)
+	args = append(args, first.NotificationID, first.Payload, first.ReceivedAt.UTC(), now.UTC(), now.UTC())
 	res := ds.d.DB.WithContext(ctx).Exec(sql.String(), args...)
 	return res.RowsAffected, res.Error
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weifang/kaigong-zsb/internal/pushsink"
 	"github.com/weifang/kaigong-zsb/models"
 	"github.com/weifang/kaigong-zsb/notify/push"
 )
@@ -281,5 +282,80 @@ func TestFanOutCursorPassesOnlyWrittenChunks(t *testing.T) {
 	}
 	if job.State != models.PushJobDone {
 		t.Fatalf("job is %s after the takeover, want done", job.State)
+	}
+}
+
+// In a chunk written after its send, a dead token deactivates its device
+// and a refused send is written pending, to be retried by the dispatcher:
+// each outcome is the delivery's first write, with its attempt row.
+func TestFanOutChunkOutcomesAreWrittenWithTheirAttempts(t *testing.T) {
+	w := newWorld(t, 0)
+	if w.d.DB.Dialect != "postgres" {
+		t.Skip("chunks written after their send are planNext's, PostgreSQL's")
+	}
+	w.d.Settings.MaxPushAttempts = 3
+	w.upsert(false)
+	const n = firstChunk + 2*nextChunk
+	w.devices(w.ent, "fan", n)
+	w.drain()
+	w.sink.Reset()
+	// Past the first chunk (the reader's, planned leased): written by
+	// recordUnwritten.
+	dead, busy := fmt.Sprintf("fan-%05d", firstChunk+10), fmt.Sprintf("fan-%05d", firstChunk+nextChunk+20)
+	if _, err := w.sink.AddFault(pushsink.Fault{Token: dead, Code: pushsink.CodeUnregistered}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sink.AddFault(pushsink.Fault{Token: busy, Code: pushsink.CodeQuotaExceeded, Count: 1, RetryAfter: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	w.drain()
+
+	delivery := func(tok string) models.PushDelivery {
+		t.Helper()
+		var d models.PushDelivery
+		if err := w.d.DB.Where("installation_id = ?", "inst-"+tok).Take(&d).Error; err != nil {
+			t.Fatalf("delivery of %s: %v", tok, err)
+		}
+		return d
+	}
+	if d := delivery(dead); d.State != models.DeliveryDeactivated || d.Attempts != 1 || d.LeaseUntil != nil {
+		t.Fatalf("dead token's delivery %+v, want deactivated after one attempt", d)
+	}
+	var dev models.Device
+	if err := w.d.DB.Where("installation_id = ?", "inst-"+dead).Take(&dev).Error; err != nil || dev.Active {
+		t.Fatalf("dead token's device active=%v (%v), want deactivated", dev.Active, err)
+	}
+	if d := delivery(busy); d.State != models.DeliveryPending || d.Attempts != 1 || d.LeaseUntil != nil || !d.NextAt.After(w.clock.Now()) {
+		t.Fatalf("refused send's delivery %+v, want pending, unleased, due later", d)
+	}
+	w.clock.Add(31 * time.Second)
+	w.drain()
+	w.clock.Add(time.Minute)
+	w.drain()
+	if d := delivery(busy); d.State != models.DeliverySent || d.Attempts != 2 {
+		t.Fatalf("refused send's delivery after its retry %+v, want sent at the second attempt", d)
+	}
+	var attempts []models.PushAttempt
+	if err := w.d.DB.Order("attempt").Find(&attempts, "installation_id IN ?", []string{"inst-" + dead, "inst-" + busy}).Error; err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, a := range attempts {
+		got[a.InstallationID] = append(got[a.InstallationID], a.Outcome)
+	}
+	if fmt.Sprint(got["inst-"+dead]) != "[deactivated]" || fmt.Sprint(got["inst-"+busy]) != "[retry sent]" {
+		t.Fatalf("attempt rows %v", got)
+	}
+	// Everyone else got it once; the dead token never did.
+	sent := map[string]int{}
+	for _, r := range w.sink.Delivered() {
+		sent[r.Token]++
+	}
+	for i := range n {
+		tok := fmt.Sprintf("fan-%05d", i)
+		if want := 1; tok != dead && sent[tok] != want {
+			t.Fatalf("%s got the push %d times", tok, sent[tok])
+		}
 	}
 }
