@@ -382,7 +382,7 @@ type fanoutRun struct {
 	jobAt  cursor      // the job's cursor as this planner last wrote it
 	chunks []*runChunk // planned and not yet passed by the cursor, in order
 	failed bool        // a record failed: the cursor stops before its chunk
-	lost   bool        // the job was found elsewhere: another instance has it
+	lost   bool        // the job was found elsewhere (set and read by the planner only)
 }
 
 type runChunk struct {
