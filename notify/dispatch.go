@@ -338,7 +338,6 @@ func (ds *dispatcher) planNext(ctx context.Context, f *fanout, run *fanoutRun) (
 	for i := range batch {
 		b := &batch[i]
 		b.NotificationID, b.Attempts, b.Payload, b.NextAt, b.ReceivedAt = f.notificationID, 1, f.payload, f.due.UTC(), f.received.UTC()
-		b.Unwritten = true
 	}
 	last := batch[len(batch)-1]
 	end := cursor{last.Provider, last.InstallationID}
@@ -364,7 +363,7 @@ func (ds *dispatcher) finishFanout(ctx context.Context, f *fanout, run *fanoutRu
 	now := ds.d.Now().UTC()
 	from, to := run.cursors()
 	state, due := models.PushJobPending, now
-	if complete && run.allRecorded() {
+	if complete && run.allWritten() {
 		state = models.PushJobDone
 	}
 	return ds.d.DB.WithContext(ctx).Model(&models.PushJob{}).
@@ -381,86 +380,81 @@ type fanoutRun struct {
 	mu     sync.Mutex
 	jobAt  cursor      // the job's cursor as this planner last wrote it
 	chunks []*runChunk // planned and not yet passed by the cursor, in order
-	failed bool        // a record failed: the cursor stops before its chunk
 	lost   bool        // the job was found elsewhere (set and read by the planner only)
 }
 
 type runChunk struct {
 	end  cursor // its last device
 	left int    // its deliveries not yet recorded
-	bad  bool   // a record of its deliveries failed
+	bad  bool   // a record of its deliveries failed: the cursor stops before it
 }
 
 func newFanoutRun(jobAt cursor) *fanoutRun { return &fanoutRun{jobAt: jobAt} }
 
-// planned adds a chunk of n deliveries ending at end.
+// planned adds a chunk ending at end, and marks its deliveries as r's.
 func (r *fanoutRun) planned(chunk []leasedDelivery, end cursor) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.chunks = append(r.chunks, &runChunk{end: end, left: len(chunk)})
+	c := &runChunk{end: end, left: len(chunk)}
+	r.chunks = append(r.chunks, c)
 	for i := range chunk {
-		chunk[i].run = r
-		chunk[i].chunk = r.chunks[len(r.chunks)-1]
+		chunk[i].run, chunk[i].chunk = r, c
 	}
 }
 
-// recorded notes that deliveries of a chunk were recorded (ok) or that
+// recorded notes that n deliveries of chunk c were recorded (ok) or that
 // their record failed.
 func (r *fanoutRun) recorded(c *runChunk, n int, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c.left -= n
-	if !ok {
-		c.bad, r.failed = true, true
-	}
+	c.bad = c.bad || !ok
 }
 
-// cursors returns the job's cursor as last written and the end of the
-// recorded prefix, to which it may move.
-func (r *fanoutRun) cursors() (from, to cursor) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	to = r.jobAt
+// writtenLocked is how many of r.chunks, from the first, have all their
+// deliveries written: the prefix the job's cursor may pass.
+func (r *fanoutRun) writtenLocked() int {
+	n := 0
 	for _, c := range r.chunks {
 		if c.left > 0 || c.bad {
 			break
 		}
-		to = c.end
+		n++
+	}
+	return n
+}
+
+// cursors returns the job's cursor as last written and the end of the
+// written prefix, to which it may move.
+func (r *fanoutRun) cursors() (from, to cursor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	to = r.jobAt
+	if n := r.writtenLocked(); n > 0 {
+		to = r.chunks[n-1].end
 	}
 	return r.jobAt, to
 }
 
 // moved records that the job's cursor was written as to: the chunks it
-// passed (the recorded prefix up to to) are forgotten.
+// passed are forgotten.
 func (r *fanoutRun) moved(to cursor) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.jobAt = to
-	for i, c := range r.chunks {
-		if c.left > 0 || c.bad {
-			break
-		}
-		if c.end == to {
+	for i := range r.writtenLocked() {
+		if r.chunks[i].end == to {
 			r.chunks = r.chunks[i+1:]
 			break
 		}
 	}
 }
 
-// allRecorded reports whether every planned chunk's deliveries were
-// recorded.
-func (r *fanoutRun) allRecorded() bool {
+// allWritten reports whether every planned chunk's deliveries were written.
+func (r *fanoutRun) allWritten() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.failed {
-		return false
-	}
-	for _, c := range r.chunks {
-		if c.left > 0 {
-			return false
-		}
-	}
-	return true
+	return r.writtenLocked() == len(r.chunks)
 }
 
 // planSpec is what deliveriesInsert plans: push id to each of the user's
@@ -649,12 +643,11 @@ type leasedDelivery struct {
 	Active      bool
 	UserID      int64 // the device's user, whose preferences decide
 	DeviceFound bool
-	// Unwritten marks a delivery planNext read: it has no row yet, and its
-	// first attempt's outcome is its first write. run and chunk are the
-	// fan-out it belongs to.
-	Unwritten bool
-	run       *fanoutRun
-	chunk     *runChunk
+	// run and chunk are set on a delivery planNext read (the fan-out and
+	// chunk it belongs to): it has no row yet, and its first attempt's
+	// outcome is its first write.
+	run   *fanoutRun
+	chunk *runChunk
 }
 
 // lease takes up to deliveryBatch due deliveries for this instance until
@@ -889,7 +882,7 @@ func (ds *dispatcher) record(ctx context.Context, batch []leasedDelivery, result
 		moved int64
 	)
 	switch {
-	case batch[0].Unwritten:
+	case batch[0].run != nil: // read by planNext: no row yet
 		moved, err = ds.recordUnwritten(ctx, batch, attempts, moves, dead, now)
 	case ds.d.DB.Dialect == "postgres":
 		moved, err = ds.recordPostgres(ctx, batch, attempts, moves, dead, now)

@@ -28,15 +28,7 @@ func (discardSender) Send(_ context.Context, msgs []push.Message) []push.Result 
 func fanOutWorld(b *testing.B, n int) *world {
 	b.Helper()
 	w := newWorld(b, 0)
-	devs := make([]models.Device, 0, n)
-	for i := range n {
-		tok := fmt.Sprintf("tok-fan-%d", i)
-		devs = append(devs, models.Device{InstallationID: "inst-" + tok, UserID: w.ent.ID, Platform: "android",
-			Provider: push.ProviderFCM, PushToken: tok, PushTokenHash: "h-" + tok, Active: true})
-	}
-	if err := w.d.DB.CreateInBatches(devs, 500).Error; err != nil {
-		b.Fatal(err)
-	}
+	w.devices(w.ent, "tok-fan", n)
 	return w
 }
 

@@ -72,6 +72,36 @@ func (w *world) countDeliveries() int64 {
 	return n
 }
 
+// chunkedWorld is a world on PostgreSQL, where the stream reader hands a
+// sender a fan-out, whose enterprise has n more devices (tokens fan-00000
+// onwards) and whose sink has seen nothing yet.
+func chunkedWorld(t *testing.T, n int) *world {
+	w := newWorld(t, 0)
+	if w.d.DB.Dialect != "postgres" {
+		t.Skip("the reader plans leased, and so hands a sender a fan-out (planNext), only on PostgreSQL; TestFanOutSendsWhilePlanning covers SQLite")
+	}
+	w.upsert(false)
+	w.devices(w.ent, "fan", n)
+	w.drain()
+	w.sink.Reset()
+	return w
+}
+
+// handFanOut has the stream reader hand the push of a correction (sent at
+// once) to s.
+func (w *world) handFanOut(s handing) {
+	w.t.Helper()
+	w.pipe.cons.dv.senders = s
+	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
+	ctx := context.Background()
+	if _, err := w.pipe.relay.relayOnce(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // A push to thousands of devices leaves before its plan is complete: the
 // stream reader plans the first chunk, the sender plans the rest chunk by
 // chunk while it sends. Every device gets it exactly once and the job ends
@@ -134,25 +164,9 @@ func (d dyingSender) hand(ctx context.Context, work []straight) {
 // planned and plans the rest from the job's cursor, and no device gets the
 // push twice.
 func TestFanOutOutlivesItsPlanner(t *testing.T) {
-	w := newWorld(t, 0)
-	if w.d.DB.Dialect != "postgres" {
-		t.Skip("the reader plans leased, and so hands a sender a fan-out, only on PostgreSQL; TestFanOutSendsWhilePlanning covers SQLite")
-	}
-	w.upsert(false)
 	const n = 3 * nextChunk
-	w.devices(w.ent, "fan", n)
-	w.drain()
-	w.sink.Reset()
-	w.pipe.cons.dv.senders = dyingSender{w.pipe}
-
-	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
-	ctx := context.Background()
-	if _, err := w.pipe.relay.relayOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
-		t.Fatal(err)
-	}
+	w := chunkedWorld(t, n)
+	w.handFanOut(dyingSender{w.pipe})
 	if got := len(w.sink.Delivered()); got < firstChunk || got >= n {
 		t.Fatalf("the planner sent %d before dying, want its first chunk of %d", got, firstChunk)
 	}
@@ -203,15 +217,15 @@ func (o *outOfOrderSender) hand(ctx context.Context, work []straight) {
 		if err != nil || next == nil {
 			panic(fmt.Sprint("the second chunk: ", err))
 		}
-		recorded, _, err := o.p.disp.planNext(ctx, next, run)
-		if err != nil {
-			panic(err)
+		recorded, after, err := o.p.disp.planNext(ctx, next, run)
+		if err != nil || after == nil {
+			panic(fmt.Sprint("the third chunk: ", err))
 		}
 		o.p.sendPlanned(ctx, &wg, recorded, false)
 		wg.Wait()
-		// One more chunk read: the cursor may not pass the unsent chunk.
-		if _, _, err := o.p.disp.planNext(ctx, &fanout{notificationID: next.notificationID, userID: next.userID,
-			payload: next.payload, received: next.received, due: next.due, after: next.after}, run); err != nil {
+		// One more chunk read, which moves the job's cursor as far as it
+		// may: not past the unsent chunk.
+		if _, _, err := o.p.disp.planNext(ctx, after, run); err != nil {
 			panic(err)
 		}
 		o.skipped, o.recorded = skipped, recorded
@@ -224,25 +238,10 @@ func (o *outOfOrderSender) hand(ctx context.Context, work []straight) {
 // planner died first), the instance that takes the job over sends the
 // earlier chunk and not the later one again.
 func TestFanOutCursorPassesOnlyWrittenChunks(t *testing.T) {
-	w := newWorld(t, 0)
-	if w.d.DB.Dialect != "postgres" {
-		t.Skip("chunked planning (planNext) is PostgreSQL's; SQLite plans a push whole")
-	}
-	w.upsert(false)
 	const n = firstChunk + 3*nextChunk
-	w.devices(w.ent, "fan", n)
-	w.drain()
-	w.sink.Reset()
+	w := chunkedWorld(t, n)
 	o := &outOfOrderSender{p: w.pipe}
-	w.pipe.cons.dv.senders = o
-	w.item("ST-01", models.StatusCorrectionRequired, map[string]any{"reason": "缺图"})
-	ctx := context.Background()
-	if _, err := w.pipe.relay.relayOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.pipe.cons.readOnce(ctx, -1); err != nil {
-		t.Fatal(err)
-	}
+	w.handFanOut(o)
 	if len(o.skipped) != nextChunk || len(o.recorded) != nextChunk {
 		t.Fatalf("read chunks of %d and %d, want %d each", len(o.skipped), len(o.recorded), nextChunk)
 	}
@@ -289,16 +288,9 @@ func TestFanOutCursorPassesOnlyWrittenChunks(t *testing.T) {
 // and a refused send is written pending, to be retried by the dispatcher:
 // each outcome is the delivery's first write, with its attempt row.
 func TestFanOutChunkOutcomesAreWrittenWithTheirAttempts(t *testing.T) {
-	w := newWorld(t, 0)
-	if w.d.DB.Dialect != "postgres" {
-		t.Skip("chunks written after their send are planNext's, PostgreSQL's")
-	}
-	w.d.Settings.MaxPushAttempts = 3
-	w.upsert(false)
 	const n = firstChunk + 2*nextChunk
-	w.devices(w.ent, "fan", n)
-	w.drain()
-	w.sink.Reset()
+	w := chunkedWorld(t, n)
+	w.d.Settings.MaxPushAttempts = 3
 	// Past the first chunk (the reader's, planned leased): written by
 	// recordUnwritten.
 	dead, busy := fmt.Sprintf("fan-%05d", firstChunk+10), fmt.Sprintf("fan-%05d", firstChunk+nextChunk+20)
